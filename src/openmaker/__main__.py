@@ -1,0 +1,5 @@
+"""``python -m openmaker``."""
+
+from openmaker.cli.main import main
+
+main()

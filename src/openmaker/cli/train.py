@@ -1,0 +1,93 @@
+"""``openmaker train ALGO --channel train=URI --hp key=value ... [--wait]``."""
+
+from __future__ import annotations
+
+import click
+
+from openmaker.cli.render import console, status_text
+
+
+def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
+    out = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint=what)
+        out[key.strip()] = value
+    return out
+
+
+@click.command()
+@click.argument("algorithm")
+@click.option(
+    "--channel",
+    "-c",
+    "channels",
+    multiple=True,
+    required=True,
+    help="CHANNEL=URI, e.g. train=data/train.csv (repeat for validation, ...).",
+)
+@click.option("--hp", "hyperparameters", multiple=True, help="Hyperparameter NAME=VALUE (repeat).")
+@click.option("--content-type", default=None, help="Content type of every channel (text/csv...).")
+@click.option(
+    "--input-mode", type=click.Choice(["File", "Pipe"]), default="File", show_default=True
+)
+@click.option("--job-name", default=None, help="Default: <algorithm>-<timestamp>.")
+@click.option("--output-path", default=None, help="Where <job>/output/model.tar.gz is written.")
+@click.option(
+    "--max-runtime", type=int, default=86400, show_default=True, help="MaxRuntimeInSeconds."
+)
+@click.option("--checkpoint-uri", default=None, help="CheckpointConfig.S3Uri.")
+@click.option(
+    "--wait/--no-wait", default=True, show_default=True, help="Follow the job to its end."
+)
+@click.option(
+    "--logs/--no-logs", default=True, show_default=True, help="Show the log while waiting."
+)
+def train(
+    algorithm: str,
+    channels: tuple[str, ...],
+    hyperparameters: tuple[str, ...],
+    content_type: str | None,
+    input_mode: str,
+    job_name: str | None,
+    output_path: str | None,
+    max_runtime: int,
+    checkpoint_uri: str | None,
+    wait: bool,
+    logs: bool,
+) -> None:
+    """Train ALGORITHM (SageMaker's name, e.g. xgboost) on your data."""
+    from openmaker.cli.follow import follow_job
+    from openmaker.estimator import Estimator
+    from openmaker.jobs.service import TrainingJobService
+
+    est = Estimator(
+        algorithm,
+        _pairs(hyperparameters, "--hp"),
+        output_path=output_path,
+        max_run=max_runtime,
+        checkpoint_s3_uri=checkpoint_uri,
+    )
+    request = est.create_request(
+        _pairs(channels, "--channel"),
+        content_type=content_type,
+        input_mode=input_mode,
+        job_name=job_name,
+    )
+    service = TrainingJobService()
+    record = service.create(request)
+    console.print(f"Started training job [bold]{record.name}[/]")
+    if not wait:
+        console.print(f"Follow it with: openmaker jobs logs {record.name} --follow")
+        return
+    final = follow_job(service, record.name, show_logs=logs)
+    console.print(f"{final.name}: {status_text(final.status)}")
+    if final.status == "Completed":
+        console.print(f"Model: {final.model_artifacts}")
+        for m in sorted(final.final_metrics, key=lambda m: m.name):
+            console.print(f"  {m.name} = {m.value:.6g}")
+    elif final.failure_reason:
+        console.print(f"[red]{final.failure_reason}[/]")
+    if final.status != "Completed":
+        raise SystemExit(1)

@@ -1,0 +1,76 @@
+"""The local executor: each job's supervisor is a detached subprocess on this machine."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+
+from openmaker.settings import get_settings
+
+
+class LocalExecutor:
+    """Runs ``python -m openmaker.jobs.runner JOB`` in its own session (it outlives the caller).
+
+    Handles look like ``pid:<pid>:<create_time>@<hostname>`` so a recycled pid is not mistaken
+    for the job's process after a restart.
+    """
+
+    name = "local"
+
+    def submit(self, job_name: str) -> str:
+        import psutil
+
+        settings = get_settings()
+        log_dir = settings.jobs_dir / job_name
+        log_dir.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ)
+        env["OPENMAKER_HOME"] = str(settings.home)
+        env["OPENMAKER_DATABASE_URL"] = settings.database_url
+        with open(log_dir / "runner.log", "ab") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "openmaker.jobs.runner", job_name],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+                close_fds=True,
+            )
+        created = psutil.Process(proc.pid).create_time()
+        return f"pid:{proc.pid}:{created:.3f}@{socket.gethostname()}"
+
+    @staticmethod
+    def _parse(handle: str) -> tuple[int, float, str] | None:
+        try:
+            head, _, host = handle.partition("@")
+            _, pid, created = head.split(":")
+            return int(pid), float(created), host
+        except ValueError:
+            return None
+
+    def is_alive(self, handle: str) -> bool | None:
+        import psutil
+
+        parsed = self._parse(handle)
+        if parsed is None:
+            return None
+        pid, created, host = parsed
+        if host != socket.gethostname():
+            return None
+        try:
+            proc = psutil.Process(pid)
+            return abs(proc.create_time() - created) < 1.0 and proc.status() != "zombie"
+        except psutil.NoSuchProcess:
+            return False
+
+    def kill(self, handle: str) -> None:
+        parsed = self._parse(handle)
+        if parsed is None or not self.is_alive(handle):
+            return
+        pid = parsed[0]
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)

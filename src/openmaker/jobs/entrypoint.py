@@ -1,0 +1,100 @@
+"""What runs inside the job's "container": ``python -m openmaker.jobs.entrypoint JOB_DIR``.
+
+Reads the configuration files SageMaker would mount, validates, calls the algorithm's
+``train`` and, on error, writes ``output/failure`` (the platform copies it into
+``FailureReason``) and exits non-zero. Exit codes: 0 success, 1 algorithm error, 2 user error.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import traceback
+from pathlib import Path
+
+from openmaker.errors import AlgorithmError, OpenmakerError
+from openmaker.jobs.layout import JobLayout
+
+
+def build_channels(layout: JobLayout, spec_channels: dict[str, str]) -> dict:
+    """ChannelInputs for the algorithm from the config files."""
+    from openmaker.spec.algorithm import ChannelInput
+    from openmaker.spec.channels import parse_content_type
+
+    config = layout.read_config("inputdataconfig", {})
+    sources = layout.read_config("openmaker-sources", {})
+    channels = {}
+    for name, conf in config.items():
+        raw_type = conf.get("ContentType") or spec_channels[name]
+        content_type, params = parse_content_type(raw_type)
+        channels[name] = ChannelInput(
+            name=name,
+            content_type=content_type,
+            params=params,
+            input_mode=conf.get("TrainingInputMode", "File"),
+            path=layout.channel_dir(name),
+            uris=tuple(sources.get(name, ())),
+            compression=conf.get("CompressionType", "None") or "None",
+        )
+    return channels
+
+
+def run(job_dir: Path) -> int:
+    """Run the algorithm in ``job_dir``; return the process exit code."""
+    layout = JobLayout(job_dir)
+    try:
+        from openmaker.algorithms import registry
+        from openmaker.spec.algorithm import TrainingContext
+
+        meta = layout.read_config("openmaker-job", {})
+        spec = registry.get(meta["algorithm"])
+        hyperparameters = spec.validate_hyperparameters(layout.read_config("hyperparameters", {}))
+        config = layout.read_config("inputdataconfig", {})
+        canonical = spec.validate_channels(
+            {
+                n: (c.get("ContentType"), c.get("TrainingInputMode", "File"))
+                for n, c in config.items()
+            }
+        )
+        channels = build_channels(layout, canonical)
+        resource = layout.read_config("resourceconfig", {})
+        context = TrainingContext(
+            job_name=meta.get("job_name", job_dir.name),
+            model_dir=layout.model_dir,
+            output_dir=layout.output_dir,
+            checkpoint_dir=layout.checkpoint_dir,
+            hosts=tuple(resource.get("hosts", ["algo-1"])),
+            current_host=resource.get("current_host", "algo-1"),
+            num_cpus=int(meta.get("num_cpus") or os.cpu_count() or 1),
+            num_gpus=int(meta.get("num_gpus") or 0),
+        )
+        spec.train_function()(hyperparameters, channels, context)
+        return 0
+    except OpenmakerError as exc:
+        _fail(layout, exc.failure_reason)
+        return 2 if exc.kind == "user" else 1
+    except MemoryError:
+        _fail(layout, AlgorithmError("Out of memory while training").failure_reason)
+        return 1
+    except Exception as exc:  # the algorithm's own bug: report it, with the traceback in the log
+        traceback.print_exc()
+        _fail(layout, AlgorithmError(f"{type(exc).__name__}: {exc}").failure_reason)
+        return 1
+
+
+def _fail(layout: JobLayout, reason: str) -> None:
+    print(reason, file=sys.stderr, flush=True)
+    layout.failure_file.parent.mkdir(parents=True, exist_ok=True)
+    layout.failure_file.write_text(reason)
+
+
+def main() -> None:
+    """Console entry: ``python -m openmaker.jobs.entrypoint JOB_DIR``."""
+    # SIGTERM becomes KeyboardInterrupt-free exit unless the algorithm installs its own handler.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    sys.exit(run(Path(sys.argv[1])))
+
+
+if __name__ == "__main__":
+    main()

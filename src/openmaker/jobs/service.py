@@ -1,0 +1,333 @@
+"""Training jobs in the service layer: create, describe, list, stop, delete, wait, logs.
+
+Requests use SageMaker's CreateTrainingJob shape (a dict), so the Python API, the CLI and the
+HTTP API all go through :meth:`TrainingJobService.create`. Everything that can be checked
+without data (name, algorithm, hyperparameters, channels, limits) is checked here, before
+anything starts.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from openmaker.errors import ValidationError
+from openmaker.executors import Executor, get_executor
+from openmaker.jobs.layout import JobLayout
+from openmaker.jobs.names import validate_name
+from openmaker.settings import Settings, get_settings
+from openmaker.store import StatusTransition, Store, TrainingJobRecord, open_store
+
+TERMINAL = ("Completed", "Failed", "Stopped")
+DEFAULT_ROLE = "arn:aws:iam::000000000000:role/openmaker"
+DEFAULT_MAX_RUNTIME = 86400
+
+
+class TrainingJobService:
+    """The one implementation of training-job operations.
+
+    Args:
+        store: metadata store (default: opened from the settings).
+        executor: where supervisors run (default: from the settings).
+        recover: mark jobs whose supervisor died (machine restart) as Failed on start.
+    """
+
+    def __init__(
+        self,
+        store: Store | None = None,
+        executor: Executor | None = None,
+        *,
+        recover: bool = True,
+    ) -> None:
+        self.settings: Settings = get_settings()
+        self.store = store or open_store()
+        self.executor = executor or get_executor()
+        if recover:
+            self.recover_orphans()
+
+    # --- create ------------------------------------------------------------------------
+    def create(self, request: Mapping[str, Any]) -> TrainingJobRecord:
+        """CreateTrainingJob: validate, record, start. Returns the new record.
+
+        Raises:
+            ValidationError: bad name, algorithm, hyperparameter, channel or setting.
+            ResourceInUseError: a job of that name exists.
+        """
+        from openmaker.algorithms import registry
+
+        req = copy.deepcopy(dict(request))
+        name = validate_name(req.get("TrainingJobName", ""))
+        algo_spec = req.get("AlgorithmSpecification") or {}
+        image = algo_spec.get("TrainingImage") or algo_spec.get("AlgorithmName")
+        if not image:
+            raise ValidationError(
+                "AlgorithmSpecification must name a TrainingImage or an AlgorithmName"
+            )
+        spec = registry.resolve_image(image)
+        mode = algo_spec.setdefault("TrainingInputMode", "File")
+        if mode not in ("File", "Pipe", "FastFile"):
+            raise ValidationError(f"TrainingInputMode {mode!r} must be File, Pipe or FastFile")
+
+        hyperparameters = {str(k): _wire(v) for k, v in (req.get("HyperParameters") or {}).items()}
+        spec.validate_hyperparameters(hyperparameters)
+
+        channels = req.get("InputDataConfig") or []
+        if not isinstance(channels, list):
+            raise ValidationError("InputDataConfig must be a list of channels")
+        declared: dict[str, tuple[str | None, str]] = {}
+        for ch in channels:
+            cname = ch.get("ChannelName")
+            if not cname:
+                raise ValidationError("Every channel needs a ChannelName")
+            if cname in declared:
+                raise ValidationError(f"Channel {cname!r} is given twice")
+            uri = ((ch.get("DataSource") or {}).get("S3DataSource") or {}).get("S3Uri")
+            if not uri:
+                raise ValidationError(f"Channel {cname!r} needs DataSource.S3DataSource.S3Uri")
+            ch["DataSource"]["S3DataSource"].setdefault("S3DataType", "S3Prefix")
+            ch["DataSource"]["S3DataSource"].setdefault("S3DataDistributionType", "FullyReplicated")
+            ch_mode = ch.get("InputMode") or mode
+            if ch_mode == "FastFile":
+                ch_mode = "File"  # FastFile streams on demand; our local links behave the same
+            declared[cname] = (ch.get("ContentType"), ch_mode)
+        spec.validate_channels(declared)
+
+        resource = dict(req.get("ResourceConfig") or {})
+        resource.setdefault("InstanceType", "ml.m5.large")
+        resource.setdefault("InstanceCount", 1)
+        resource.setdefault("VolumeSizeInGB", 30)
+        if int(resource["InstanceCount"]) < 1:
+            raise ValidationError("ResourceConfig.InstanceCount must be at least 1")
+        if int(resource["InstanceCount"]) > 1 and not spec.supports_distributed:
+            raise ValidationError(
+                f"Algorithm {spec.name!r} does not support InstanceCount > 1 here "
+                "(distributed training comes with the Ray executor)"
+            )
+        stopping = dict(req.get("StoppingCondition") or {})
+        stopping.setdefault("MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME)
+        if int(stopping["MaxRuntimeInSeconds"]) < 1:
+            raise ValidationError("StoppingCondition.MaxRuntimeInSeconds must be at least 1")
+        output = dict(req.get("OutputDataConfig") or {})
+        output.setdefault("S3OutputPath", self.settings.artifacts_uri)
+
+        created = datetime.now(UTC)
+        record = TrainingJobRecord(
+            name=name,
+            arn=self.settings.arn("training-job", name),
+            algorithm=spec.name,
+            status="InProgress",
+            secondary_status="Starting",
+            failure_reason=None,
+            hyperparameters=hyperparameters,
+            algorithm_specification=algo_spec,
+            input_data_config=channels,
+            output_data_config=output,
+            resource_config=resource,
+            stopping_condition=stopping,
+            checkpoint_config=req.get("CheckpointConfig"),
+            environment=dict(req.get("Environment") or {}),
+            tags=list(req.get("Tags") or []),
+            role_arn=req.get("RoleArn") or DEFAULT_ROLE,
+            creation_time=created,
+            last_modified_time=created,
+            training_start_time=None,
+            training_end_time=None,
+            model_artifacts=None,
+            secondary_status_transitions=(
+                StatusTransition("Starting", created, None, "Starting the training job"),
+            ),
+            final_metrics=(),
+            executor=self.executor.name,
+            executor_handle=None,
+            job_dir=str(self.settings.jobs_dir / name),
+            tuning_job_arn=req.get("TuningJobArn"),
+        )
+        self.store.training_jobs.create(record)
+        try:
+            handle = self.executor.submit(name)
+        except Exception as exc:
+            from openmaker.errors import PlatformError
+
+            reason = PlatformError(f"could not start the job: {exc}").failure_reason
+            self.store.training_jobs.transition(
+                name, "Failed", "Training job failed", status="Failed", failure_reason=reason
+            )
+            raise
+        return self.store.training_jobs.update(name, executor_handle=handle)
+
+    # --- read ----------------------------------------------------------------------------
+    def get(self, name: str) -> TrainingJobRecord:
+        """The job's record (ResourceNotFoundError if unknown)."""
+        return self.store.training_jobs.get(name)
+
+    def describe(self, name: str) -> dict[str, Any]:
+        """DescribeTrainingJob."""
+        from openmaker.jobs.describe import describe
+
+        return describe(self.get(name))
+
+    def list(self, **filters: Any) -> tuple[list[TrainingJobRecord], str | None]:
+        """ListTrainingJobs (filters as in :meth:`TrainingJobStore.list`)."""
+        return self.store.training_jobs.list(**filters)
+
+    def metrics(self, name: str, metric_name: str | None = None) -> list[Any]:
+        """The metric time series of a job."""
+        self.get(name)
+        return self.store.training_jobs.metric_series(name, metric_name)
+
+    # --- control ---------------------------------------------------------------------------
+    def stop(self, name: str) -> TrainingJobRecord:
+        """StopTrainingJob: the supervisor sends SIGTERM, waits, then SIGKILL; model kept."""
+        rec = self.get(name)
+        if rec.status == "Stopping":
+            return rec
+        if rec.status != "InProgress":
+            raise ValidationError(
+                f"The training job {name!r} is in status {rec.status} and cannot be stopped"
+            )
+        self.store.training_jobs.transition(
+            name,
+            "Stopping",
+            "Stopping the training job",
+            status="Stopping",
+            only_if_status=("InProgress",),
+        )
+        if rec.executor_handle and self.executor.is_alive(rec.executor_handle) is False:
+            self._mark_lost(self.get(name))
+        return self.get(name)
+
+    def delete(self, name: str) -> None:
+        """DeleteTrainingJob (terminal jobs only); removes the job folder too."""
+        import shutil
+
+        rec = self.get(name)
+        self.store.training_jobs.delete(name)
+        if rec.job_dir and Path(rec.job_dir).exists():
+            shutil.rmtree(rec.job_dir, ignore_errors=True)
+
+    def wait(
+        self,
+        name: str,
+        *,
+        poll: float = 0.5,
+        timeout: float | None = None,
+        on_update: Callable[[TrainingJobRecord], None] | None = None,
+    ) -> TrainingJobRecord:
+        """Block until the job is terminal; ``on_update`` sees every change. Returns the record."""
+        start = time.monotonic()
+        last: datetime | None = None
+        checked_alive = start
+        while True:
+            rec = self.get(name)
+            if on_update is not None and rec.last_modified_time != last:
+                on_update(rec)
+                last = rec.last_modified_time
+            if rec.status in TERMINAL:
+                return rec
+            if timeout is not None and time.monotonic() - start > timeout:
+                raise TimeoutError(f"training job {name!r} still {rec.status} after {timeout}s")
+            if time.monotonic() - checked_alive > 5:
+                checked_alive = time.monotonic()
+                if rec.executor_handle and self.executor.is_alive(rec.executor_handle) is False:
+                    # The supervisor may have just finished; read again before declaring it lost.
+                    time.sleep(poll)
+                    if self.get(name).status not in TERMINAL:
+                        self._mark_lost(self.get(name))
+            time.sleep(poll)
+
+    # --- logs ------------------------------------------------------------------------------
+    def log_file(self, name: str) -> Path:
+        """Where the job's log is kept."""
+        rec = self.get(name)
+        root = Path(rec.job_dir) if rec.job_dir else self.settings.jobs_dir / name
+        return JobLayout(root).log_file
+
+    def log_chunk(self, name: str, position: int = 0) -> tuple[list[str], int]:
+        """Complete log lines written after byte ``position``, and the position after them."""
+        path = self.log_file(name)
+        if not path.exists():
+            return [], position
+        with open(path, "rb") as f:
+            f.seek(position)
+            chunk = f.read()
+        end = chunk.rfind(b"\n") + 1
+        lines = chunk[:end].decode("utf-8", "replace").splitlines()
+        return lines, position + end
+
+    def logs(self, name: str, *, follow: bool = False, poll: float = 0.3) -> Iterator[str]:
+        """The job's log lines; with ``follow``, keep yielding until the job is terminal."""
+        position = 0
+        while True:
+            done = self.get(name).status in TERMINAL
+            lines, position = self.log_chunk(name, position)
+            yield from lines
+            if not follow or done:
+                path = self.log_file(name)
+                if path.exists():  # a last line without its newline
+                    with open(path, "rb") as f:
+                        f.seek(position)
+                        rest = f.read().decode("utf-8", "replace")
+                    if rest:
+                        yield rest
+                return
+            time.sleep(poll)
+
+    # --- recovery --------------------------------------------------------------------------
+    def recover_orphans(self) -> list[str]:
+        """Mark InProgress/Stopping jobs whose supervisor is gone as Failed. Returns their names."""
+        lost = []
+        grace = timedelta(seconds=30)
+        for rec in self.store.training_jobs.active():
+            if rec.executor != self.executor.name:
+                continue
+            if rec.executor_handle is None:
+                if datetime.now(UTC) - rec.creation_time < grace:
+                    continue  # being submitted right now
+            elif self.executor.is_alive(rec.executor_handle) is not False:
+                continue
+            if self._mark_lost(rec):
+                lost.append(rec.name)
+        return lost
+
+    def _mark_lost(self, rec: TrainingJobRecord) -> bool:
+        from openmaker.errors import PlatformError
+
+        if rec.status == "Stopping":
+            done = self.store.training_jobs.transition(
+                rec.name,
+                "Stopped",
+                "Training job stopped",
+                status="Stopped",
+                only_if_status=("Stopping",),
+                training_end_time=datetime.now(UTC),
+            )
+        else:
+            reason = PlatformError(
+                "the job's process ended without reporting a result "
+                "(the machine or openmaker was restarted, or the process was killed)"
+            ).failure_reason
+            done = self.store.training_jobs.transition(
+                rec.name,
+                "Failed",
+                "Training job failed",
+                status="Failed",
+                failure_reason=reason,
+                only_if_status=("InProgress",),
+                training_end_time=datetime.now(UTC),
+            )
+        return done is not None
+
+
+def _wire(value: Any) -> str:
+    """Hyperparameter values travel as strings, as in SageMaker."""
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple | dict):
+        return json.dumps(value)
+    return str(value)

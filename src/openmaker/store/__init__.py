@@ -1,0 +1,1 @@
+"""openmaker.store."""

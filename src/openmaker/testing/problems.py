@@ -1,0 +1,76 @@
+"""Tiny generated learning problems for conformance checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A train / validation split of generated data."""
+
+    kind: str
+    X_train: np.ndarray
+    y_train: np.ndarray | None
+    X_val: np.ndarray
+    y_val: np.ndarray | None
+
+
+def make_problem(kind: str, *, n: int = 240, d: int = 6, seed: int = 0) -> Problem:
+    """Generated data for ``kind`` (regression, binary, multiclass, unsupervised)."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)).astype("float32")
+    w = rng.normal(size=d)
+    signal = X @ w
+    if kind == "regression":
+        y = (signal + 0.1 * rng.normal(size=n)).astype("float32")
+    elif kind == "binary":
+        y = (signal > 0).astype("float32")
+    elif kind == "multiclass":
+        y = np.digitize(signal, np.quantile(signal, [1 / 3, 2 / 3])).astype("float32")
+    elif kind == "unsupervised":
+        y = None
+    else:
+        raise ValueError(f"unknown problem kind {kind!r}")
+    cut = int(n * 0.75)
+    return Problem(
+        kind,
+        X[:cut],
+        None if y is None else y[:cut],
+        X[cut:],
+        None if y is None else y[cut:],
+    )
+
+
+def encode_request(X: np.ndarray, content_type: str) -> bytes:
+    """Features as an inference request body in ``content_type``."""
+    import io
+    import json
+
+    if content_type == "text/csv":
+        return "\n".join(",".join(repr(float(v)) for v in row) for row in X).encode()
+    if content_type == "text/libsvm":
+        return "\n".join(
+            " ".join(f"{j}:{float(v)!r}" for j, v in enumerate(row) if v != 0) for row in X
+        ).encode()
+    if content_type == "application/json":
+        return json.dumps({"instances": [{"features": row.tolist()} for row in X]}).encode()
+    if content_type == "application/jsonlines":
+        return "\n".join(json.dumps({"features": row.tolist()}) for row in X).encode()
+    if content_type == "application/x-npy":
+        buf = io.BytesIO()
+        np.save(buf, X)
+        return buf.getvalue()
+    if content_type == "application/x-recordio-protobuf":
+        import tempfile
+        from pathlib import Path
+
+        from openmaker.data import Dataset, write_dataset
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "body.pbr"
+            write_dataset(Dataset(X, None, None), str(path), content_type)
+            return path.read_bytes()
+    raise ValueError(f"cannot encode {content_type}")
