@@ -54,11 +54,6 @@ class Dataset:
         )
 
 
-def is_sparse_matrix(x: Any) -> bool:
-    """Whether ``x`` is a scipy sparse matrix (without importing scipy for dense arrays)."""
-    return not isinstance(x, np.ndarray) and hasattr(x, "tocsr")
-
-
 def concat(parts: Sequence[Dataset]) -> Dataset:
     """Stack datasets row-wise; sparse widths are aligned to the widest part.
 
@@ -121,19 +116,3 @@ def fit_width(dataset: Dataset, n_features: int | None, source: str | None = Non
         f"data has {dataset.n_features} feature columns, but {n_features} are expected",
         source=source,
     )
-
-
-def empty_like_width(n_features: int, sparse: bool, label_size: int) -> Dataset:
-    """A dataset with no rows (used for files that hold no records)."""
-    if sparse:
-        import scipy.sparse as sp
-
-        X: Any = sp.csr_matrix((0, n_features), dtype=np.float32)
-    else:
-        X = np.zeros((0, n_features), dtype=np.float32)
-    y = None
-    if label_size == 1:
-        y = np.zeros(0, dtype=np.float32)
-    elif label_size > 1:
-        y = np.zeros((0, label_size), dtype=np.float32)
-    return Dataset(X=X, y=y)

@@ -66,7 +66,7 @@ class _Run:
 
 
 def _scan(
-    buf: bytes | memoryview, pos: int, final: bool, source: str | None, index: int
+    buf: bytes | bytearray | memoryview, pos: int, final: bool, source: str | None, index: int
 ) -> tuple[list[_Run | bytes], int, int]:
     """Split ``buf[pos:]`` into complete records.
 
@@ -132,7 +132,7 @@ def _scan(
 
 
 def _join_parts(
-    buf: bytes | memoryview, pos: int, source: str | None, index: int
+    buf: bytes | bytearray | memoryview, pos: int, source: str | None, index: int
 ) -> tuple[bytes, int] | None:
     """Join a multi-part record starting at ``pos``; ``None`` when it is incomplete."""
     n = len(buf)
@@ -143,8 +143,7 @@ def _join_parts(
         magic, lrec = _HEADER.unpack_from(buf, pos)
         if magic != MAGIC:
             raise DataFormatError(
-                f"bad RecordIO magic 0x{magic:08X} inside a multi-part record at byte offset "
-                f"{pos}",
+                f"bad RecordIO magic 0x{magic:08X} inside a multi-part record at byte offset {pos}",
                 source=source,
                 record=index,
             )
@@ -166,7 +165,7 @@ def _join_parts(
 
 
 def iter_payloads(
-    data: bytes | memoryview, source: str | None = None
+    data: bytes | bytearray | memoryview, source: str | None = None
 ) -> Iterator[tuple[int, bytes]]:
     """``(record_index, payload)`` for every record in ``data`` (multi-part records joined)."""
     pieces, _, _ = _scan(data, 0, True, source, 0)
@@ -244,7 +243,7 @@ def _template(payload: bytes) -> _Template | None:
     return _Template(np.frombuffer(payload, dtype=np.uint8), (fstart, fstop, fdtype), lspan)
 
 
-def _fast_run(buf: bytes | memoryview, run: _Run, tmpl: _Template) -> Dataset | None:
+def _fast_run(buf: bytes | bytearray | memoryview, run: _Run, tmpl: _Template) -> Dataset | None:
     """Decode a run with numpy, or ``None`` when some record differs from the template."""
     rows = np.ndarray(
         (run.count, run.length), dtype=np.uint8, buffer=buf, offset=run.start + 8,
@@ -253,7 +252,7 @@ def _fast_run(buf: bytes | memoryview, run: _Run, tmpl: _Template) -> Dataset | 
     fstart, fstop, fdtype = tmpl.feat
     fixed = [(0, fstart), (fstop, tmpl.label[0] if tmpl.label else run.length)]
     for a, b in fixed:
-        if b > a and not np.array_equal(rows[:, a:b], np.broadcast_to(tmpl.payload[a:b], (run.count, b - a))):
+        if b > a and not (rows[:, a:b] == tmpl.payload[a:b]).all():
             return None
     X = np.ascontiguousarray(rows[:, fstart:fstop]).view(fdtype)
     X = X.astype(np.float32, copy=False) if fdtype == "<f4" else X.astype(np.float32)
@@ -375,7 +374,10 @@ class _Accumulator:
         if self.sparse:
             import scipy.sparse as sp
 
-            cols = [k if k is not None else np.arange(len(v)) for k, v in zip(self.keys, self.values, strict=True)]
+            cols = [
+                k if k is not None else np.arange(len(v))
+                for k, v in zip(self.keys, self.values, strict=True)
+            ]
             indptr = np.zeros(n + 1, dtype=np.int64)
             np.cumsum([len(v) for v in self.values], out=indptr[1:])
             X: Any = sp.csr_matrix(
@@ -405,7 +407,7 @@ class _Accumulator:
 
 
 def _decode_pieces(
-    buf: bytes | memoryview,
+    buf: bytes | bytearray | memoryview,
     pieces: list[_Run | bytes],
     index: int,
     source: str | None,
@@ -460,7 +462,9 @@ def _merge(parts: list[Dataset], source: str | None) -> Dataset | None:
     return concat(parts)
 
 
-def decode_bytes(data: bytes | memoryview, source: str | None = None, *, keep_labels: bool = True) -> Dataset | None:
+def decode_bytes(
+    data: bytes | memoryview, source: str | None = None, *, keep_labels: bool = True
+) -> Dataset | None:
     """Decode a whole recordio-protobuf buffer; ``None`` when it holds no records."""
     pieces, _, _ = _scan(data, 0, True, source, 0)
     return _merge(_decode_pieces(data, pieces, 0, source, keep_labels), source)
@@ -531,7 +535,9 @@ def encode_dense(X: np.ndarray, y: np.ndarray | None = None) -> bytes:
         labels = np.asarray(y, dtype="<f4").reshape(n, -1)
     lw = 0 if labels is None else labels.shape[1]
     if width == 0:
-        return b"".join(_encode_generic(X[i], None, labels[i] if labels is not None else None) for i in range(n))
+        return b"".join(
+            _encode_generic(X[i], None, None if labels is None else labels[i]) for i in range(n)
+        )
     payload, fstart, lstart = _dense_template(width, lw)
     length = len(payload)
     stride = 8 + _padded(length)
@@ -606,7 +612,9 @@ def _value_dict(value: Any) -> dict[str, Any]:
     }
 
 
-def read_records(body_or_file: bytes | bytearray | memoryview | IO[bytes]) -> Iterator[dict[str, Any]]:
+def read_records(
+    body_or_file: bytes | bytearray | memoryview | IO[bytes],
+) -> Iterator[dict[str, Any]]:
     """Decode every record into plain Python.
 
     Each record becomes ``{"features": {name: tensor}, "label": {name: tensor}, "uid": ...,
@@ -620,7 +628,10 @@ def read_records(body_or_file: bytes | bytearray | memoryview | IO[bytes]) -> It
     Raises:
         DataFormatError: naming the record index of a corrupt record.
     """
-    data = body_or_file if isinstance(body_or_file, bytes | bytearray | memoryview) else body_or_file.read()
+    if isinstance(body_or_file, bytes | bytearray | memoryview):
+        data = body_or_file
+    else:
+        data = body_or_file.read()
     msgs = _messages()
     for index, payload in iter_payloads(data):
         rec = msgs.Record()

@@ -10,7 +10,7 @@ import contextlib
 import os
 import posixpath
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from openmaker.errors import DataSourceError
 
@@ -140,7 +140,9 @@ def open_uri(uri: str, mode: str = "rb") -> Iterator[IO[Any]]:
             if head == GZIP_MAGIC:
                 import gzip
 
-                fh = stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))
+                gz = gzip.GzipFile(fileobj=raw, mode="rb")
+                stack.callback(gz.close)
+                fh = cast("IO[Any]", gz)
         if "b" not in mode:
             import io
 
@@ -156,10 +158,3 @@ def _peek(fh: Any, n: int) -> bytes:
     head = fh.read(n)
     fh.seek(pos)
     return head
-
-
-def is_gzip(uri: str) -> bool:
-    """Whether the bytes at ``uri`` start with the gzip magic."""
-    fs, path = filesystem(uri)
-    with fs.open(path, "rb") as fh:
-        return fh.read(2) == GZIP_MAGIC

@@ -108,9 +108,11 @@ class JobRunner:
         mode = rec.algorithm_specification.get("TrainingInputMode", "File")
         inputdataconfig = {}
         for ch in rec.input_data_config:
+            channel_mode = ch.get("InputMode") or mode
             inputdataconfig[ch["ChannelName"]] = {
                 "ContentType": ch.get("ContentType"),
-                "TrainingInputMode": ch.get("InputMode") or mode,
+                # FastFile reads on demand; local links give the same behaviour as File here.
+                "TrainingInputMode": "File" if channel_mode == "FastFile" else channel_mode,
                 "S3DistributionType": ch["DataSource"]["S3DataSource"].get(
                     "S3DataDistributionType", "FullyReplicated"
                 ),

@@ -93,11 +93,15 @@ def _run_alembic(conn: Connection) -> None:
 
 def _upgrade_sqlite(db: Database) -> None:
     with _file_lock(db.path):
-        with db.connect() as conn:
-            if db.path is not None:
-                # Persistent in the file; needs no transaction open, so it is set here.
-                conn.exec_driver_sql("PRAGMA journal_mode = WAL")
-                conn.rollback()
+        if db.path is not None:
+            with db.connect() as conn:
+                # Persistent in the file. It must run outside a transaction, so it goes
+                # straight to the driver (SQLAlchemy would BEGIN first).
+                cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+                try:
+                    cursor.execute("PRAGMA journal_mode = WAL")
+                finally:
+                    cursor.close()
         # BEGIN IMMEDIATE: the revision check inside Alembic and the DDL are one write
         # transaction, a second guard should the file lock be unavailable.
         with db.begin(write=True) as conn:

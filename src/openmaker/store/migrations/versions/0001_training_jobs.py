@@ -59,9 +59,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_training_jobs_status", "training_jobs", ["status"])
     op.create_index("ix_training_jobs_creation_time", "training_jobs", ["creation_time"])
-    op.create_index(
-        "ix_training_jobs_last_modified_time", "training_jobs", ["last_modified_time"]
-    )
+    op.create_index("ix_training_jobs_last_modified_time", "training_jobs", ["last_modified_time"])
     op.create_index("ix_training_jobs_tuning_job_arn", "training_jobs", ["tuning_job_arn"])
 
     op.create_table(
