@@ -8,12 +8,12 @@ from openmaker.errors import ValidationError
 
 
 class Executor(Protocol):
-    """Runs a training job's supervisor (:mod:`openmaker.jobs.runner`) somewhere."""
+    """Runs a job's supervisor (training: :mod:`openmaker.jobs.runner`) somewhere."""
 
     name: str
 
-    def submit(self, job_name: str) -> str:
-        """Start the job; return an opaque handle stored on the job record."""
+    def submit(self, job_name: str, runner: str = "openmaker.jobs.runner") -> str:
+        """Start the job's supervisor module ``runner``; return an opaque handle."""
         ...
 
     def is_alive(self, handle: str) -> bool | None:

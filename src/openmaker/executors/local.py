@@ -13,7 +13,8 @@ from openmaker.settings import get_settings
 
 
 class LocalExecutor:
-    """Runs ``python -m openmaker.jobs.runner JOB`` in its own session (it outlives the caller).
+    """Runs a job's supervisor (``python -m <runner> JOB``, by default the training runner) in
+    its own session, so it outlives the caller.
 
     Handles look like ``pid:<pid>:<create_time>@<hostname>`` so a recycled pid is not mistaken
     for the job's process after a restart.
@@ -21,7 +22,8 @@ class LocalExecutor:
 
     name = "local"
 
-    def submit(self, job_name: str) -> str:
+    def submit(self, job_name: str, runner: str = "openmaker.jobs.runner") -> str:
+        """Start ``python -m <runner> <job_name>`` detached; return its handle."""
         import psutil
 
         settings = get_settings()
@@ -32,7 +34,7 @@ class LocalExecutor:
         env["OPENMAKER_DATABASE_URL"] = settings.database_url
         with open(log_dir / "runner.log", "ab") as out:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "openmaker.jobs.runner", job_name],
+                [sys.executable, "-m", runner, job_name],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,

@@ -43,14 +43,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from openmaker.algorithms.xgboost._runtime import configure_openmp
 from openmaker.errors import DataFormatError, UnsupportedContentTypeError, ValidationError
 from openmaker.spec.channels import ContentType, parse_content_type
 
 if TYPE_CHECKING:
     import xgboost as xgb
-
-configure_openmp()
 
 MODEL_FILE = "xgboost-model"
 OUTPUT_KEYS: tuple[str, ...] = (

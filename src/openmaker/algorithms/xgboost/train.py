@@ -60,7 +60,6 @@ from openmaker.algorithms.xgboost.spec import (
     metric_base,
     metric_maximize,
 )
-from openmaker.algorithms.xgboost._runtime import configure_openmp
 from openmaker.errors import AlgorithmError, ChannelError, DataFormatError, ValidationError
 from openmaker.spec.algorithm import ChannelInput, TrainingContext
 from openmaker.spec.channels import ContentType
@@ -69,8 +68,6 @@ if TYPE_CHECKING:
     import xgboost as xgb
 
     from openmaker.data import Dataset
-
-configure_openmp()
 
 MODEL_FILE = "xgboost-model"
 CHECKPOINT_PREFIX = "xgboost-checkpoint."
