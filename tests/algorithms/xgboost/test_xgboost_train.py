@@ -337,6 +337,22 @@ def test_save_model_on_termination(ws, data) -> None:  # type: ignore[no-untyped
     assert "Received SIGTERM" in ctx.log.getvalue()
 
 
+def test_sigterm_before_the_first_round_saves_after_it(ws, data) -> None:  # type: ignore[no-untyped-def]
+    import xgboost as xgb
+
+    from openmaker.algorithms.xgboost.train import _TerminationGuard
+
+    ctx = ws.context("early-term", checkpoints=False)
+    guard = _TerminationGuard(enabled=True, model_dir=ctx.model_dir, context=ctx)
+    guard._on_sigterm(signal.SIGTERM, None)  # no model yet: remembered
+    assert guard.pending and not (ctx.model_dir / "xgboost-model").exists()
+    X, y = data("regression")
+    booster = xgb.train({"nthread": 1}, xgb.DMatrix(X, label=y), 1)
+    with pytest.raises(SystemExit):
+        guard.after_round(booster)
+    assert load_booster(ctx.model_dir / "xgboost-model").num_boosted_rounds() == 1
+
+
 def test_no_labels_is_a_clear_error(ws, data) -> None:  # type: ignore[no-untyped-def]
     X, _ = data("binary")
     ch = ws.channel("train", X, None, "application/x-recordio-protobuf")

@@ -26,7 +26,9 @@
   last round is always saved). A job that finds one resumes
   from the newest and trains only ``num_round - done`` more rounds. Not used with ``_kfold``.
 * ``save_model_on_termination=true``: on SIGTERM the current model is written to
-  ``model_dir/xgboost-model`` and the process exits with code 143.
+  ``model_dir/xgboost-model`` and the process exits with code 143. A SIGTERM that comes while
+  the data loads is honoured after the first round, so there is always a model to save.
+  (Not with ``_kfold``.)
 * ``_kfold=k``: train and validation are merged and split by (Repeated)StratifiedKFold for
   ``binary:*`` / ``multi:*`` objectives, (Repeated)KFold otherwise (``_num_cv_round`` repeats,
   shuffled with ``seed``). Models are saved as ``xgboost-model-<i>`` (i over repeats x folds),
@@ -133,6 +135,24 @@ def train(
         _train_kfold(hp, params, train_ch, val_ch, context, container_metrics)
         return
 
+    model_dir = Path(context.model_dir)
+    guard = _TerminationGuard(
+        enabled=bool(hp.get("save_model_on_termination")), model_dir=model_dir, context=context
+    )
+    with guard:
+        _train_single(hp, params, train_ch, val_ch, context, container_metrics, guard)
+    context.print(f"INFO:root:Model saved to {MODEL_FILE}")
+
+
+def _train_single(
+    hp: dict[str, Any],
+    params: dict[str, Any],
+    train_ch: ChannelInput,
+    val_ch: ChannelInput | None,
+    context: TrainingContext,
+    container_metrics: list[str],
+    guard: _TerminationGuard,
+) -> None:
     weight_column = _weight_column(hp, train_ch)
     dtrain, dval = _load_matrices(hp, params, train_ch, val_ch, weight_column, context)
     context.print(
@@ -158,24 +178,19 @@ def train(
                 f"{done} rounds done, training {max(hp['num_round'] - done, 0)} more"
             )
 
-    guard = _TerminationGuard(
-        enabled=bool(hp.get("save_model_on_termination")), model_dir=model_dir, context=context
+    booster = _boost(
+        hp,
+        params,
+        dtrain,
+        dval,
+        context,
+        container_metrics=container_metrics,
+        start_model=start_model,
+        offset=done,
+        checkpoint_dir=ckpt_dir if use_checkpoints else None,
+        guard=guard,
     )
-    with guard:
-        booster = _boost(
-            hp,
-            params,
-            dtrain,
-            dval,
-            context,
-            container_metrics=container_metrics,
-            start_model=start_model,
-            offset=done,
-            checkpoint_dir=ckpt_dir if use_checkpoints else None,
-            guard=guard,
-        )
-        save_booster(booster, model_dir / MODEL_FILE)
-    context.print(f"INFO:root:Model saved to {MODEL_FILE}")
+    save_booster(booster, model_dir / MODEL_FILE)
 
 
 # --- parameters --------------------------------------------------------------------------------
@@ -508,6 +523,7 @@ class _TerminationGuard:
     model_dir: Path
     context: TrainingContext
     model: Any = None
+    pending: bool = False
     _previous: Any = field(default=None, repr=False)
     _installed: bool = False
 
@@ -525,15 +541,25 @@ class _TerminationGuard:
 
     def _on_sigterm(self, signum: int, frame: Any) -> None:
         # Python runs this between bytecodes, so the booster is never half-updated here.
-        if self.model is not None:
-            self.model_dir.mkdir(parents=True, exist_ok=True)
-            save_booster(self.model, self.model_dir / MODEL_FILE)
-            self.context.print(
-                f"INFO:root:Received SIGTERM: saved the model after "
-                f"{self.model.num_boosted_rounds()} rounds to {MODEL_FILE}"
-            )
-        else:
-            self.context.print("INFO:root:Received SIGTERM before training started")
+        if self.model is not None and self.model.num_boosted_rounds() > 0:
+            self.save_and_exit(self.model)
+        # Nothing to save yet: finish the first round, then save and exit (after_round).
+        self.pending = True
+        self.context.print("INFO:root:Received SIGTERM: will save the model after the first round")
+
+    def after_round(self, model: Any) -> None:
+        """Called after every round: honours a SIGTERM that came before the first one."""
+        if self.pending:
+            self.save_and_exit(model)
+
+    def save_and_exit(self, model: Any) -> None:
+        """Write ``model`` to the model folder and exit with code 143."""
+        self.model_dir.mkdir(parents=True, exist_ok=True)
+        save_booster(model, self.model_dir / MODEL_FILE)
+        self.context.print(
+            f"INFO:root:Received SIGTERM: saved the model after {model.num_boosted_rounds()} "
+            f"rounds to {MODEL_FILE}"
+        )
         raise SystemExit(143)
 
 
@@ -596,6 +622,8 @@ def _make_callbacks(
                         if history is not None:
                             history.setdefault(data, {}).setdefault(metric, []).append(value)
                 context.print(line)
+            if guard is not None:
+                guard.after_round(model)
             if checkpoint_dir is not None:
                 start = time.monotonic()
                 if pacer.due(start, final=iteration >= total - 1):

@@ -1,0 +1,39 @@
+"""What SageMaker's first-party algorithms (Linear Learner, K-Means, PCA, k-NN, RCF, FM,
+IP Insights) share: the metric log lines, the inference request and response formats, the
+streamed training input and the ``model_algo-1`` artifact.
+
+Reference: ``tabular-algorithms.md`` section 0.
+"""
+
+from openmaker.algorithms.common.artifact import load_model_arrays, save_model_arrays
+from openmaker.algorithms.common.inference import (
+    FIRST_PARTY_ACCEPT_TYPES,
+    FIRST_PARTY_REQUEST_TYPES,
+    decode_features,
+    encode_predictions,
+    negotiate_accept,
+)
+from openmaker.algorithms.common.input import (
+    channel_batches,
+    check_feature_dim,
+    check_finite,
+    sample_rows,
+)
+from openmaker.algorithms.common.metric_log import MetricLog, quality_metric, score_metric
+
+__all__ = [
+    "FIRST_PARTY_ACCEPT_TYPES",
+    "FIRST_PARTY_REQUEST_TYPES",
+    "MetricLog",
+    "channel_batches",
+    "check_feature_dim",
+    "check_finite",
+    "decode_features",
+    "encode_predictions",
+    "load_model_arrays",
+    "negotiate_accept",
+    "quality_metric",
+    "sample_rows",
+    "save_model_arrays",
+    "score_metric",
+]

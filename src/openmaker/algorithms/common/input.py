@@ -1,0 +1,111 @@
+"""Training input for the first-party algorithms: streamed mini-batches from a channel.
+
+The same code reads File mode (local files) and Pipe mode (streamed URIs): both go through
+:func:`openmaker.data.iter_batches`, so memory stays bounded by the batch size whatever the
+data size. Unlabelled channels (``text/csv;label_size=0``) have ``label_size=0``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from openmaker.errors import DataFormatError, ValidationError
+from openmaker.spec.algorithm import ChannelInput
+
+#: First-party algorithms read RecordIO-protobuf when the channel declares no content type.
+DEFAULT_CONTENT_TYPE = "application/x-recordio-protobuf"
+
+
+def label_size_of(channel: ChannelInput, default: int = 1) -> int:
+    """``label_size`` from the content-type parameters (``text/csv;label_size=0``)."""
+    raw = channel.params.get("label_size")
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValidationError(
+            f"Channel {channel.name!r}: label_size={raw!r} is not an integer"
+        ) from None
+
+
+def channel_batches(
+    channel: ChannelInput,
+    batch_size: int,
+    *,
+    label_size: int | None = None,
+    n_features: int | None = None,
+) -> Iterator:
+    """Mini-batches (``openmaker.data.Dataset``) of one pass over a channel."""
+    from openmaker.data import iter_batches
+
+    size = label_size_of(channel) if label_size is None else label_size
+    yield from iter_batches(
+        channel.sources(),
+        channel.content_type,
+        {k: v for k, v in channel.params.items() if k != "label_size"},
+        batch_size=batch_size,
+        label_size=size,
+        n_features=n_features,
+    )
+
+
+def sample_rows(
+    channel: ChannelInput,
+    n: int,
+    *,
+    batch_size: int = 10_000,
+    label_size: int | None = None,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """A uniform reservoir sample of up to ``n`` rows (dense), with labels when present."""
+    rng = np.random.default_rng(seed)
+    X_s: np.ndarray | None = None
+    y_s: np.ndarray | None = None
+    seen = 0
+    for batch in channel_batches(channel, batch_size, label_size=label_size):
+        X = batch.X.toarray() if hasattr(batch.X, "toarray") else np.asarray(batch.X)
+        y = batch.y
+        if X_s is None:
+            X_s = np.empty((0, X.shape[1]), dtype=np.float32)
+            y_s = None if y is None else np.empty((0, *y.shape[1:]), dtype=np.float32)
+        if len(X_s) < n:
+            take = min(n - len(X_s), len(X))
+            X_s = np.concatenate([X_s, X[:take]])
+            if y is not None and y_s is not None:
+                y_s = np.concatenate([y_s, y[:take]])
+            X, y = X[take:], (None if y is None else y[take:])
+            seen += take
+        if len(X):
+            # reservoir: row i (global index seen+j) replaces a random slot with prob n/(i+1)
+            idx = seen + np.arange(len(X))
+            slots = (rng.random(len(X)) * (idx + 1)).astype(np.int64)
+            keep = slots < n
+            X_s[slots[keep]] = X[keep]
+            if y is not None and y_s is not None:
+                y_s[slots[keep]] = y[keep]
+            seen += len(X)
+    if X_s is None:
+        raise DataFormatError(f"Channel {channel.name!r} contains no records")
+    return X_s, y_s
+
+
+def check_feature_dim(X: object, feature_dim: int | None, where: str) -> int:
+    """The width of ``X``; ValidationError when it differs from ``feature_dim``."""
+    width = int(X.shape[1])  # type: ignore[attr-defined]
+    if feature_dim is not None and width != feature_dim:
+        raise ValidationError(
+            f"{where}: the data has {width} features but feature_dim is {feature_dim}"
+        )
+    return width
+
+
+def check_finite(X: object, where: str) -> None:
+    """DataFormatError when the batch holds NaN or infinity (first-party algorithms refuse them)."""
+    data = X.data if hasattr(X, "data") and not isinstance(X, np.ndarray) else X  # type: ignore[attr-defined]
+    arr = np.asarray(data)
+    if arr.size and not np.isfinite(arr).all():
+        bad = int(np.argwhere(~np.isfinite(arr))[0][0]) if arr.ndim else 0
+        raise DataFormatError(f"{where}: NaN or infinite value (row {bad} of the batch)")
