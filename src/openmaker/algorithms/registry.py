@@ -19,6 +19,9 @@ ENTRY_POINT_GROUP = "openmaker.algorithms"
 
 BUILTINS: dict[str, str] = {
     "xgboost": "openmaker.algorithms.xgboost.spec:SPEC",
+    "linear-learner": "openmaker.algorithms.linear_learner.spec:SPEC",
+    "kmeans": "openmaker.algorithms.kmeans.spec:SPEC",
+    "pca": "openmaker.algorithms.pca.spec:SPEC",
 }
 
 
