@@ -13,3 +13,9 @@ def test_tab_becomes_011_and_regex_matches():
 def test_unparsable_value_is_none():
     m = MetricDefinition("x", r"x=(\S+)")
     assert m.match("x=abc") is None
+
+
+def test_greedy_group_reads_the_leading_number():
+    m = MetricDefinition("train:rmse", r".*\[[0-9]+\]#011train-rmse:(\S+)")
+    line = format_log_line("[3]\ttrain-rmse:1.5\tvalidation-rmse:2.25")
+    assert m.match(line) == 1.5

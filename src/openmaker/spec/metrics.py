@@ -38,9 +38,19 @@ class MetricDefinition:
         if m is None:
             return None
         try:
-            return float(m.group(1))
-        except (ValueError, IndexError):
+            text = m.group(1)
+        except IndexError:
             return None
+        try:
+            return float(text)
+        except (TypeError, ValueError):
+            # A greedy ``(\S+)`` may run into the next field (``0.5#011validation-...``):
+            # read the number it starts with, as CloudWatch metric filters do.
+            lead = _LEADING_NUMBER.match(text or "")
+            return float(lead.group(0)) if lead else None
+
+
+_LEADING_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf)", re.I)
 
 
 def format_log_line(line: str) -> str:
