@@ -32,7 +32,10 @@ def detect_algorithm(model_dir: Path) -> str:
 
     files = {p.name for p in model_dir.iterdir() if p.is_file()}
     for name in registry.names():
-        spec = registry.get(name)
+        try:
+            spec = registry.get(name)
+        except ImportError:  # a broken plug-in must not hide the others
+            continue
         if spec.model_files and any(
             f == m or f.startswith(m + "-") for f in files for m in spec.model_files
         ):

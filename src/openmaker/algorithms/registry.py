@@ -85,9 +85,14 @@ def resolve_image(image: str) -> AlgorithmSpec:
     m = _IMAGE.match(image.strip())
     if m:
         repo = m.group("repo")
+        if repo in _refs():
+            return get(repo)
         for name in names():
-            spec = get(name)
-            if repo in (spec.image_repository, spec.name):
+            try:
+                spec = get(name)
+            except ImportError:  # a broken plug-in must not hide the others
+                continue
+            if repo == spec.image_repository:
                 return spec
     raise ValidationError(
         f"Training image {image!r} does not name a built-in algorithm; available: "

@@ -234,7 +234,7 @@ def test_unknown_output_key(models) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_ensemble_mean_and_opt_out(models, X, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from openmaker.algorithms.xgboost.train import load_booster
+    from openmaker.algorithms.xgboost.checkpoints import load_booster
 
     model = XGBoostModel.load(models["kfold"])
     assert len(model.boosters) == 3

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from openmaker.algorithms.xgboost.checkpoints import load_booster
 from openmaker.algorithms.xgboost.model import XGBoostModel
 from openmaker.algorithms.xgboost.spec import SPEC
-from openmaker.algorithms.xgboost.train import load_booster
 from openmaker.errors import ChannelError, DataFormatError, ValidationError
 from openmaker.spec.metrics import format_log_line
 
@@ -280,7 +280,7 @@ def test_resume_with_fewer_rounds_truncates(ws, data) -> None:  # type: ignore[n
 
 
 def test_checkpoint_pacer() -> None:
-    from openmaker.algorithms.xgboost.train import _CheckpointPacer
+    from openmaker.algorithms.xgboost.boosting import _CheckpointPacer
 
     pacer = _CheckpointPacer()
     assert pacer.due(0.0, final=False)
@@ -340,7 +340,7 @@ def test_save_model_on_termination(ws, data) -> None:  # type: ignore[no-untyped
 def test_sigterm_before_the_first_round_saves_after_it(ws, data) -> None:  # type: ignore[no-untyped-def]
     import xgboost as xgb
 
-    from openmaker.algorithms.xgboost.train import _TerminationGuard
+    from openmaker.algorithms.xgboost.boosting import _TerminationGuard
 
     ctx = ws.context("early-term", checkpoints=False)
     guard = _TerminationGuard(enabled=True, model_dir=ctx.model_dir, context=ctx)

@@ -157,7 +157,7 @@ class XGBoostModel:
         Raises:
             ValidationError: no model file, or an unreadable one.
         """
-        from openmaker.algorithms.xgboost.train import load_booster
+        from openmaker.algorithms.xgboost.checkpoints import load_booster
 
         folder = Path(model_dir)
         if inference_output is None:
