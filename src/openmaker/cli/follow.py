@@ -43,7 +43,7 @@ def _plain(service: TrainingJobService, name: str, show_logs: bool) -> TrainingJ
     def on_update(rec: TrainingJobRecord) -> None:
         nonlocal seen
         for t in rec.secondary_status_transitions[seen:]:
-            console.print(f"{rec.name}: {status_text(rec.status)} / {t.status}: {t.message}")
+            console.print(f"{rec.name}: {t.status}: {t.message}")
         seen = len(rec.secondary_status_transitions)
 
     on_update(service.get(name))

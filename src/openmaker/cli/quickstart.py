@@ -72,7 +72,7 @@ def quickstart(workdir: Path, num_round: int) -> None:
             "num_round": num_round,
             "max_depth": 4,
             "eta": 0.2,
-            "eval_metric": "auc,logloss,error",
+            "eval_metric": "error,auc,logloss",  # early stopping watches the last one
             "early_stopping_rounds": 10,
         },
         base_job_name="quickstart-xgboost",

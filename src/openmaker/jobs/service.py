@@ -213,7 +213,7 @@ class TrainingJobService:
         self,
         name: str,
         *,
-        poll: float = 0.5,
+        poll: float = 0.25,
         timeout: float | None = None,
         on_update: Callable[[TrainingJobRecord], None] | None = None,
     ) -> TrainingJobRecord:
