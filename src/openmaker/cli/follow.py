@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections import deque
 
-from openmaker.cli.render import console, job_status_table, status_text
+from openmaker.cli.render import console, job_status_table
 from openmaker.jobs.service import TERMINAL, TrainingJobService
 from openmaker.store import TrainingJobRecord
 
