@@ -14,6 +14,7 @@ message text.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 
@@ -117,7 +118,7 @@ class UnsupportedContentTypeError(ValidationError):
 
     http_status = 415
 
-    def __init__(self, content_type: str, supported: list[str] | tuple[str, ...]) -> None:
+    def __init__(self, content_type: str, supported: Sequence[str]) -> None:
         self.content_type = content_type
         self.supported = tuple(supported)
         super().__init__(

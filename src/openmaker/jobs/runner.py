@@ -28,6 +28,7 @@ from openmaker.errors import OpenmakerError, PlatformError
 from openmaker.jobs.layout import JobLayout
 from openmaker.jobs.metrics import MetricParser, definitions_for
 from openmaker.settings import get_settings
+from openmaker.spec.metrics import MetricDefinition
 from openmaker.store import Store, TrainingJobRecord, open_store
 
 RUNNING = ("InProgress",)
@@ -176,7 +177,7 @@ class JobRunner:
 
     def _train(self) -> Outcome:
         rec = self.record
-        spec_metrics = ()
+        spec_metrics: tuple[MetricDefinition, ...] = ()
         try:
             from openmaker.algorithms import registry
 

@@ -8,6 +8,7 @@ anything starts.
 
 from __future__ import annotations
 
+import builtins
 import copy
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -170,11 +171,11 @@ class TrainingJobService:
 
         return describe(self.get(name))
 
-    def list(self, **filters: Any) -> tuple[list[TrainingJobRecord], str | None]:
+    def list(self, **filters: Any) -> tuple[builtins.list[TrainingJobRecord], str | None]:
         """ListTrainingJobs (filters as in :meth:`TrainingJobStore.list`)."""
         return self.store.training_jobs.list(**filters)
 
-    def metrics(self, name: str, metric_name: str | None = None) -> list[Any]:
+    def metrics(self, name: str, metric_name: str | None = None) -> builtins.list[Any]:
         """The metric time series of a job."""
         self.get(name)
         return self.store.training_jobs.metric_series(name, metric_name)
@@ -246,7 +247,7 @@ class TrainingJobService:
         root = Path(rec.job_dir) if rec.job_dir else self.settings.jobs_dir / name
         return JobLayout(root).log_file
 
-    def log_chunk(self, name: str, position: int = 0) -> tuple[list[str], int]:
+    def log_chunk(self, name: str, position: int = 0) -> tuple[builtins.list[str], int]:
         """Complete log lines written after byte ``position``, and the position after them."""
         path = self.log_file(name)
         if not path.exists():
@@ -277,7 +278,7 @@ class TrainingJobService:
             time.sleep(poll)
 
     # --- recovery --------------------------------------------------------------------------
-    def recover_orphans(self) -> list[str]:
+    def recover_orphans(self) -> builtins.list[str]:
         """Mark InProgress/Stopping jobs whose supervisor is gone as Failed. Returns their names."""
         lost = []
         grace = timedelta(seconds=30)

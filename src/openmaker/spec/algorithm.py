@@ -189,30 +189,30 @@ class AlgorithmSpec:
                     channel=ch.name,
                 )
         for name, (content_type, mode) in channels.items():
-            ch = self.channel(name)
-            if ch is None:
+            declared = self.channel(name)
+            if declared is None:
                 known = ", ".join(c.name for c in self.channels)
                 raise ChannelError(
                     f"Channel {name!r} is not supported by {self.name!r}; supported: {known}",
                     channel=name,
                 )
-            if mode not in ch.input_modes:
+            if mode not in declared.input_modes:
                 raise ChannelError(
                     f"Channel {name!r}: input mode {mode!r} is not supported; "
-                    f"supported: {', '.join(ch.input_modes)}",
+                    f"supported: {', '.join(declared.input_modes)}",
                     channel=name,
                 )
-            canonical = ch.default_content_type
+            canonical = declared.default_content_type
             if content_type:
                 try:
                     canonical, _ = parse_content_type(content_type)
                 except ValidationError:
                     canonical = content_type
-            if not ch.accepts(canonical, mode):
+            if not declared.accepts(canonical, mode):
                 allowed = (
-                    ch.pipe_content_types
-                    if mode == "Pipe" and ch.pipe_content_types
-                    else (ch.content_types)
+                    declared.pipe_content_types
+                    if mode == "Pipe" and declared.pipe_content_types
+                    else (declared.content_types)
                 )
                 raise ChannelError(
                     f"Channel {name!r}: content type {content_type or canonical!r} is not "

@@ -29,7 +29,7 @@ def save_model_arrays(
     buf = io.BytesIO()
     payload = {k: np.asarray(v) for k, v in arrays.items()}
     payload["__meta__"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
-    np.savez(buf, **payload)
+    np.savez(buf, **payload)  # type: ignore[arg-type]
     tmp = path.with_suffix(".tmp")
     tmp.write_bytes(buf.getvalue())
     os.replace(tmp, path)

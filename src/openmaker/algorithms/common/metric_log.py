@@ -122,5 +122,3 @@ def throughput_metric() -> MetricDefinition:
         "Maximize",
         False,
     )
-
-
