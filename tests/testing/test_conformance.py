@@ -33,3 +33,18 @@ def test_conformance_catches_a_spec_without_range_checks():
     )
     with pytest.raises(ConformanceError, match="accepted invalid value eta"):
         check_refuses_invalid(broken)
+
+
+def test_first_party_artifact_bytes_do_not_depend_on_the_clock(tmp_path):
+    import time
+
+    import numpy as np
+
+    from openmaker.algorithms.common import load_model_arrays, save_model_arrays
+
+    first = save_model_arrays(tmp_path, {"w": np.arange(4.0)}, {"k": 2}).read_bytes()
+    time.sleep(2.1)  # zip timestamps have a 2-second resolution
+    second = save_model_arrays(tmp_path, {"w": np.arange(4.0)}, {"k": 2}).read_bytes()
+    assert first == second
+    arrays, meta = load_model_arrays(tmp_path)
+    assert meta == {"k": 2} and arrays["w"].tolist() == [0.0, 1.0, 2.0, 3.0]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +27,16 @@ def save_model_arrays(
 ) -> Path:
     """Write ``model_dir/model_algo-1`` atomically (arrays + JSON metadata)."""
     path = Path(model_dir) / MODEL_FILE
-    buf = io.BytesIO()
     payload = {k: np.asarray(v) for k, v in arrays.items()}
     payload["__meta__"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
-    np.savez(buf, **payload)  # type: ignore[arg-type]
+    buf = io.BytesIO()
+    # Written entry by entry with a fixed timestamp (np.savez stamps the current time), so the
+    # same model always gives the same bytes.
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
+        for key in sorted(payload):
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            with zf.open(info, "w") as entry:
+                np.lib.format.write_array(entry, payload[key], allow_pickle=False)
     tmp = path.with_suffix(".tmp")
     tmp.write_bytes(buf.getvalue())
     os.replace(tmp, path)
