@@ -5,21 +5,51 @@ streamed training input and the ``model_algo-1`` artifact.
 Reference: ``tabular-algorithms.md`` section 0.
 """
 
-from openmaker.algorithms.common.artifact import load_model_arrays, save_model_arrays
-from openmaker.algorithms.common.inference import (
-    FIRST_PARTY_ACCEPT_TYPES,
-    FIRST_PARTY_REQUEST_TYPES,
-    decode_features,
-    encode_predictions,
-    negotiate_accept,
-)
-from openmaker.algorithms.common.input import (
-    channel_batches,
-    check_feature_dim,
-    check_finite,
-    sample_rows,
-)
-from openmaker.algorithms.common.metric_log import MetricLog, quality_metric, score_metric
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from openmaker.algorithms.common.artifact import load_model_arrays, save_model_arrays
+    from openmaker.algorithms.common.inference import (
+        FIRST_PARTY_ACCEPT_TYPES,
+        FIRST_PARTY_REQUEST_TYPES,
+        decode_features,
+        encode_predictions,
+        negotiate_accept,
+    )
+    from openmaker.algorithms.common.input import (
+        channel_batches,
+        check_feature_dim,
+        check_finite,
+        sample_rows,
+    )
+    from openmaker.algorithms.common.metric_log import MetricLog, quality_metric, score_metric
+
+_LAZY = {
+    "load_model_arrays": "artifact",
+    "save_model_arrays": "artifact",
+    "FIRST_PARTY_ACCEPT_TYPES": "inference",
+    "FIRST_PARTY_REQUEST_TYPES": "inference",
+    "decode_features": "inference",
+    "encode_predictions": "inference",
+    "negotiate_accept": "inference",
+    "channel_batches": "input",
+    "check_finite": "input",
+    "check_feature_dim": "input",
+    "sample_rows": "input",
+    "MetricLog": "metric_log",
+    "quality_metric": "metric_log",
+    "score_metric": "metric_log",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import lazily: algorithm specs use the light parts without pulling in numpy."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "FIRST_PARTY_ACCEPT_TYPES",

@@ -13,8 +13,6 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
 from openmaker.errors import UnsupportedContentTypeError
 from openmaker.spec.channels import ContentType, parse_content_type
 
@@ -78,6 +76,8 @@ def negotiate_accept(
 
 
 def _plain(value: Any) -> Any:
+    import numpy as np
+
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, np.generic):

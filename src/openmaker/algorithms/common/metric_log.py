@@ -37,6 +37,10 @@ class MetricLog:
         """A plain log line with SageMaker's prefix."""
         self.context.print(self._prefix() + message)
 
+    def warning(self, message: str) -> None:
+        """A warning line with SageMaker's prefix."""
+        self.context.print(self._prefix("WARNING") + message)
+
     def quality(
         self, channel: str, name: str, value: float, kind: Kind = "loss", epoch: int | None = None
     ) -> None:
