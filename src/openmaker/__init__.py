@@ -7,9 +7,14 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 __all__ = [
+    "DataCaptureConfig",
     "Estimator",
+    "HyperparameterTuner",
+    "Model",
     "OpenmakerError",
+    "Predictor",
     "TrainingJob",
+    "Transformer",
     "__version__",
     "load_model",
 ]
@@ -17,14 +22,23 @@ __all__ = [
 if TYPE_CHECKING:  # pragma: no cover
     from openmaker.errors import OpenmakerError
     from openmaker.estimator import Estimator
+    from openmaker.tuning.api import HyperparameterTuner
+    from openmaker.hosting.api import DataCaptureConfig, Model
     from openmaker.jobs.api import TrainingJob
+    from openmaker.predictor import Predictor
     from openmaker.serving import load_model
+    from openmaker.transform.api import Transformer
 
 _LAZY = {
     "Estimator": "openmaker.estimator:Estimator",
     "TrainingJob": "openmaker.jobs.api:TrainingJob",
     "load_model": "openmaker.serving:load_model",
     "OpenmakerError": "openmaker.errors:OpenmakerError",
+    "Model": "openmaker.hosting.api:Model",
+    "DataCaptureConfig": "openmaker.hosting.api:DataCaptureConfig",
+    "Predictor": "openmaker.predictor:Predictor",
+    "Transformer": "openmaker.transform.api:Transformer",
+    "HyperparameterTuner": "openmaker.tuning.api:HyperparameterTuner",
 }
 
 

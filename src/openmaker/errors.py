@@ -203,3 +203,41 @@ def require(module: str, extra: str):  # type: ignore[no-untyped-def]
         return importlib.import_module(module)
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise MissingExtraError(module.split(".")[0], extra) from exc
+
+
+# --- hosting (added with real-time endpoints and batch transform) ------------------------------
+
+
+class PayloadTooLargeError(ValidationError):
+    """A request body is over the size limit (InvokeEndpoint: 6 MB; transform: MaxPayloadInMB).
+
+    Attributes:
+        size: the body's size in bytes.
+        limit: the limit in bytes.
+    """
+
+    http_status = 413
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"Received a payload of {size} bytes; the limit is {limit} bytes")
+        self.size = size
+        self.limit = limit
+
+
+class ModelInvocationError(AlgorithmError):
+    """The model raised while answering a request: SageMaker runtime's ``ModelError`` (424).
+
+    Attributes:
+        original_status: the status the model container would have answered with.
+        original_message: the model's own message.
+    """
+
+    http_status = 424
+    code = "ModelError"
+
+    def __init__(
+        self, message: str, *, original_status: int = 500, original_message: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.original_status = original_status
+        self.original_message = original_message or message

@@ -202,3 +202,46 @@ class Estimator:
         if self.model_data is None:
             raise ValidationError("No trained model yet: call fit() first")
         return load_model(self.model_data, algorithm=self.algorithm)
+
+    # --- hosting (real-time endpoints and batch transform) -----------------------------
+    def create_model(self, name: str | None = None, env: dict[str, str] | None = None) -> Any:
+        """An :class:`openmaker.hosting.api.Model` for the latest trained model."""
+        from openmaker.hosting.api import Model
+
+        if self.model_data is None:
+            raise ValidationError("No trained model yet: call fit() first")
+        return Model(self.model_data, self.algorithm, name=name, env=env)
+
+    def deploy(
+        self,
+        initial_instance_count: int = 1,
+        instance_type: str = "ml.m5.large",
+        *,
+        endpoint_name: str | None = None,
+        serializer: Any = None,
+        deserializer: Any = None,
+        data_capture_config: Any = None,
+        wait: bool = True,
+        url: str | None = None,
+    ) -> Any:
+        """Deploy the trained model to an endpoint; returns a :class:`openmaker.Predictor`.
+
+        See :meth:`openmaker.hosting.api.Model.deploy`.
+        """
+        model = self.create_model()
+        return model.deploy(
+            initial_instance_count,
+            instance_type,
+            endpoint_name=endpoint_name,
+            serializer=serializer,
+            deserializer=deserializer,
+            data_capture_config=data_capture_config,
+            wait=wait,
+            url=url,
+        )
+
+    def transformer(
+        self, instance_count: int = 1, instance_type: str = "ml.m5.large", **kwargs: Any
+    ) -> Any:
+        """A :class:`openmaker.Transformer` for the trained model (the SDK's arguments)."""
+        return self.create_model().transformer(instance_count, instance_type, **kwargs)

@@ -23,6 +23,29 @@ COMMANDS = {
         "Predict with a trained model (model.tar.gz URI).",
     ),
     "data": ("openmaker.cli.data:data", "Convert data between SageMaker's formats."),
+    "models": ("openmaker.cli.models:models", "Create, list, describe and delete models."),
+    "endpoint-configs": (
+        "openmaker.cli.endpoint_configs:endpoint_configs",
+        "Create, list, describe and delete endpoint configs.",
+    ),
+    "endpoints": (
+        "openmaker.cli.endpoints:endpoints",
+        "Create, update, list, describe and delete endpoints.",
+    ),
+    "invoke": ("openmaker.cli.invoke:invoke", "Send a request to an endpoint."),
+    "serve": ("openmaker.cli.serve:serve", "Serve the endpoints over HTTP (foreground)."),
+    "transform": (
+        "openmaker.cli.transform:transform",
+        "Batch transform jobs: start, list, describe, logs, stop.",
+    ),
+    "tune": (
+        "openmaker.cli.tuning:tune",
+        "Tune hyperparameters: many training jobs, searched with Optuna.",
+    ),
+    "tuning": (
+        "openmaker.cli.tuning:tuning",
+        "List, describe, follow (trials), plot and stop tuning jobs.",
+    ),
     "quickstart": (
         "openmaker.cli.quickstart:quickstart",
         "Train XGBoost on a real data set, end to end.",

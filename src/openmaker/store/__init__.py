@@ -15,7 +15,18 @@ from types import TracebackType
 
 from openmaker.settings import get_settings
 from openmaker.store.database import Database
+from openmaker.store.endpoint_configs import EndpointConfigStore
+from openmaker.store.endpoints import EndpointStore
+from openmaker.store.hosting_records import (
+    ENDPOINT_STATUSES,
+    TRANSFORM_JOB_STATUSES,
+    EndpointConfigRecord,
+    EndpointRecord,
+    ModelRecord,
+    TransformJobRecord,
+)
 from openmaker.store.migrate import HEAD_REVISION, upgrade
+from openmaker.store.models import ModelStore
 from openmaker.store.records import (
     ACTIVE_STATUSES,
     SECONDARY_STATUSES,
@@ -27,20 +38,41 @@ from openmaker.store.records import (
     TrainingJobRecord,
 )
 from openmaker.store.training_jobs import MUTABLE_FIELDS, TrainingJobStore
+from openmaker.store.transform_jobs import TransformJobStore
+from openmaker.store.tuning_jobs import (
+    TUNING_JOB_STATUSES,
+    TUNING_TERMINAL_STATUSES,
+    TuningJobRecord,
+    TuningJobStore,
+)
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "ENDPOINT_STATUSES",
     "HEAD_REVISION",
     "MUTABLE_FIELDS",
     "SECONDARY_STATUSES",
     "TERMINAL_SECONDARY_STATUSES",
     "TERMINAL_STATUSES",
     "TRAINING_JOB_STATUSES",
+    "TRANSFORM_JOB_STATUSES",
+    "TUNING_JOB_STATUSES",
+    "TUNING_TERMINAL_STATUSES",
+    "EndpointConfigRecord",
+    "EndpointConfigStore",
+    "EndpointRecord",
+    "EndpointStore",
     "MetricPoint",
+    "ModelRecord",
+    "ModelStore",
     "StatusTransition",
     "Store",
     "TrainingJobRecord",
     "TrainingJobStore",
+    "TransformJobRecord",
+    "TransformJobStore",
+    "TuningJobRecord",
+    "TuningJobStore",
     "open_store",
 ]
 
@@ -50,11 +82,21 @@ class Store:
 
     Attributes:
         training_jobs: the training-job store.
+        models: models (``CreateModel``).
+        endpoint_configs: endpoint configurations.
+        endpoints: endpoints.
+        transform_jobs: batch transform jobs.
+        tuning_jobs: hyperparameter tuning jobs.
     """
 
     def __init__(self, database: Database) -> None:
         self._db = database
         self.training_jobs = TrainingJobStore(database)
+        self.models = ModelStore(database)
+        self.endpoint_configs = EndpointConfigStore(database)
+        self.endpoints = EndpointStore(database)
+        self.transform_jobs = TransformJobStore(database)
+        self.tuning_jobs = TuningJobStore(database)
 
     @property
     def url(self) -> str:

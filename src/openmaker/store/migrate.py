@@ -25,7 +25,7 @@ from openmaker.errors import StoreError
 from openmaker.store.database import Database, describe_error
 
 #: The newest revision under ``migrations/versions`` (a test checks they agree).
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 #: Where the Alembic environment lives inside the package.
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 #: ``pg_advisory_lock`` key held while migrating (any constant; "openmkr1" as an integer).

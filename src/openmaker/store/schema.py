@@ -111,3 +111,101 @@ training_job_metrics = Table(
     Column("step", BigInteger, nullable=True),
     Index("ix_training_job_metrics_job_name_name_timestamp", "job_name", "name", "timestamp"),
 )
+
+# --- hosting: models, endpoint configs, endpoints; batch transform jobs -------------------
+
+models = Table(
+    "models",
+    metadata,
+    Column("name", String(63), primary_key=True),
+    Column("arn", String(1024), nullable=False),
+    Column("algorithm", String(255), nullable=False),
+    Column("model_data_url", Text, nullable=False),
+    Column("primary_container", Document, nullable=False),
+    Column("execution_role_arn", String(2048), nullable=True),
+    Column("tags", Document, nullable=False),
+    Column("creation_time", UTCDateTime, nullable=False),
+    Index("ix_models_creation_time", "creation_time"),
+)
+
+endpoint_configs = Table(
+    "endpoint_configs",
+    metadata,
+    Column("name", String(63), primary_key=True),
+    Column("arn", String(1024), nullable=False),
+    Column("production_variants", Document, nullable=False),
+    Column("data_capture_config", Document, nullable=True),
+    Column("kms_key_id", String(2048), nullable=True),
+    Column("tags", Document, nullable=False),
+    Column("creation_time", UTCDateTime, nullable=False),
+    Index("ix_endpoint_configs_creation_time", "creation_time"),
+)
+
+endpoints = Table(
+    "endpoints",
+    metadata,
+    Column("name", String(63), primary_key=True),
+    Column("arn", String(1024), nullable=False),
+    Column("config_name", String(63), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("failure_reason", Text, nullable=True),
+    Column("production_variants", Document, nullable=False),
+    Column("data_capture_config", Document, nullable=True),
+    Column("pending_config_name", String(63), nullable=True),
+    Column("pending_variants", Document, nullable=True),
+    Column("deployment_config", Document, nullable=True),
+    Column("tags", Document, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("executor_handle", Text, nullable=True),
+    Column("creation_time", UTCDateTime, nullable=False),
+    Column("last_modified_time", UTCDateTime, nullable=False),
+    Index("ix_endpoints_status", "status"),
+    Index("ix_endpoints_creation_time", "creation_time"),
+)
+
+transform_jobs = Table(
+    "transform_jobs",
+    metadata,
+    Column("name", String(63), primary_key=True),
+    Column("arn", String(1024), nullable=False),
+    Column("model_name", String(63), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("failure_reason", Text, nullable=True),
+    Column("request", Document, nullable=False),
+    Column("progress", Document, nullable=False),
+    Column("executor", String(255), nullable=True),
+    Column("executor_handle", Text, nullable=True),
+    Column("job_dir", Text, nullable=True),
+    Column("creation_time", UTCDateTime, nullable=False),
+    Column("last_modified_time", UTCDateTime, nullable=False),
+    Column("transform_start_time", UTCDateTime, nullable=True),
+    Column("transform_end_time", UTCDateTime, nullable=True),
+    Index("ix_transform_jobs_status", "status"),
+    Index("ix_transform_jobs_creation_time", "creation_time"),
+)
+
+# --- hyperparameter tuning jobs (issue 6; children are rows of training_jobs) ---------------
+
+hyperparameter_tuning_jobs = Table(
+    "hyperparameter_tuning_jobs",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("arn", String(1024), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("failure_reason", Text, nullable=True),
+    Column("strategy", String(32), nullable=False),
+    Column("tuning_job_config", Document, nullable=False),
+    Column("training_job_definition", Document, nullable=False),
+    Column("warm_start_config", Document, nullable=True),
+    Column("tags", Document, nullable=False),
+    Column("study_name", String(255), nullable=False),
+    Column("launch_failures", Integer, nullable=False),
+    Column("completion_details", Document, nullable=True),
+    Column("executor", String(255), nullable=True),
+    Column("executor_handle", Text, nullable=True),
+    Column("creation_time", UTCDateTime, nullable=False),
+    Column("last_modified_time", UTCDateTime, nullable=False),
+    Column("end_time", UTCDateTime, nullable=True),
+    Index("ix_hyperparameter_tuning_jobs_status", "status"),
+    Index("ix_hyperparameter_tuning_jobs_creation_time", "creation_time"),
+)

@@ -136,6 +136,7 @@ class XGBoostModel:
         self.num_class: int = int(config["learner"]["learner_model_param"].get("num_class", 0))
         self.n_features: int = int(self.boosters[0].num_features())
         self.inference_output = _parse_output_keys(inference_output)
+        self._ranges: list[tuple[int, int]] | None = None
 
     # --- loading ----------------------------------------------------------------------------
     @classmethod
@@ -190,11 +191,15 @@ class XGBoostModel:
             DataFormatError: the feature count does not fit the model.
         """
         X = self._fit_width(X)
-        preds = []
-        for booster in self.boosters:
-            best = booster.attr("best_iteration")
-            rng = (0, int(best) + 1) if best is not None else (0, 0)
-            preds.append(booster.inplace_predict(X, iteration_range=rng, missing=np.nan))
+        if self._ranges is None:  # read once: attr() is a round trip into the library
+            self._ranges = []
+            for booster in self.boosters:
+                best = booster.attr("best_iteration")
+                self._ranges.append((0, int(best) + 1) if best is not None else (0, 0))
+        preds = [
+            booster.inplace_predict(X, iteration_range=rng, missing=np.nan)
+            for booster, rng in zip(self.boosters, self._ranges, strict=True)
+        ]
         return combine_predictions(preds, self.objective)
 
     def _fit_width(self, X: Any) -> Any:

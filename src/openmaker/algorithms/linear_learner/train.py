@@ -1,0 +1,300 @@
+"""``train(hyperparameters, channels, context)`` for Linear Learner.
+
+1. the scaler is estimated from the first ``num_point_for_scaler`` training rows (features
+   checked against ``feature_dim``, labels against the declared classes);
+2. every epoch streams the train channel once, in mini-batches; each batch updates all
+   ``num_models`` models with one matrix product (:mod:`.trainer`);
+3. after each epoch the validation channel (when given) is scored by every model: the
+   per-epoch objective, the threshold calibration and the early-stopping criterion come from
+   it (without validation: the training loss). The state of the best epoch is kept;
+4. the best model is selected on the validation channel, or on the scaler sample of the train
+   channel without one (regressor, multiclass: lowest loss; binary: the selection criterion,
+   threshold calibrated the same way), folded into original units and saved;
+5. final metrics are printed for ``train`` (on the scaler sample), ``validation`` and ``test``.
+
+Metric lines (section 1.5): per epoch ``#quality_metric: host=algo-1, epoch=N, train
+<objective>_objective <loss>=v`` (the best model's value), the same for ``validation``, then the
+final blocks without ``epoch=``. ``#early_stopping_criteria_metric`` uses the criteria names
+``sampled_<criterion>`` (binary, with validation) or ``loss``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from openmaker.algorithms.common import MetricLog, check_feature_dim, save_model_arrays
+from openmaker.algorithms.linear_learner.evaluate import (
+    BinaryMetrics,
+    MulticlassMetrics,
+    RegressionMetrics,
+    calibrate,
+)
+from openmaker.algorithms.linear_learner.inputs import BatchSource, check_labels, head_sample
+from openmaker.algorithms.linear_learner.losses import (
+    OBJECTIVE_NAMES,
+    LossParams,
+    loss_only,
+    softmax,
+)
+from openmaker.algorithms.linear_learner.scaler import fit_scaler
+from openmaker.algorithms.linear_learner.settings import Settings, resolve
+from openmaker.algorithms.linear_learner.trainer import ParallelLinear
+from openmaker.errors import DataFormatError, ValidationError
+from openmaker.spec.algorithm import ChannelInput, TrainingContext
+
+EVAL_BATCH = 10_000
+
+
+def _prepare_sample(settings: Settings, channel: ChannelInput) -> tuple[Any, np.ndarray, int]:
+    X, y = head_sample(channel, settings.num_point_for_scaler, settings.mini_batch_size)
+    check_labels(y, settings.predictor_type, settings.num_classes, "channel 'train'")
+    assert y is not None
+    fd = settings.feature_dim
+    if isinstance(X, np.ndarray):
+        return X, y, check_feature_dim(X, fd, "channel 'train'")
+    if fd is None:
+        return X, y, int(X.shape[1])
+    if X.shape[1] > fd:
+        raise ValidationError(
+            f"channel 'train': the data has a feature index {X.shape[1] - 1} but feature_dim "
+            f"is {fd}"
+        )
+    import scipy.sparse as sp
+
+    X = sp.csr_matrix((X.data, X.indices, X.indptr), shape=(X.shape[0], fd))
+    return X, y, fd
+
+
+def _weights(settings: Settings, y: np.ndarray) -> tuple[float, np.ndarray | None]:
+    positive, class_weights = 1.0, None
+    if settings.predictor_type == "binary_classifier":
+        uses_balanced = any(m.positive_example_weight_mult == "balanced" for m in settings.models)
+        pos = float(y.sum())
+        if uses_balanced and (pos == 0 or pos == len(y)):
+            raise DataFormatError(
+                "positive_example_weight_mult=balanced: the first rows of channel 'train' hold "
+                "a single class"
+            )
+        positive = (len(y) - pos) / pos if pos else 1.0
+    elif settings.predictor_type == "multiclass_classifier" and settings.balance_multiclass_weights:
+        C = settings.num_classes
+        counts = np.bincount(y.astype(np.int64), minlength=C).astype(np.float64)
+        class_weights = np.where(counts > 0, len(y) / (C * np.maximum(counts, 1)), 1.0)
+        class_weights = class_weights.astype(np.float32)
+    return positive, class_weights
+
+
+class _Calibration:
+    """Scores and losses of every model on the calibration rows of one epoch."""
+
+    def __init__(self, net: ParallelLinear, cap: int, keep_scores: bool) -> None:
+        self.net = net
+        self.cap = cap
+        self.keep = keep_scores
+        self.loss = np.zeros(net.M)
+        self.n = 0
+        self.scores: list[np.ndarray] = []
+        self.labels: list[np.ndarray] = []
+        self.kept = 0
+
+    def add(self, X: Any, y: np.ndarray, state: Any = None) -> None:
+        Z = self.net.raw_scores(X, state)
+        self.loss += self.net.losses(Z, y).sum(axis=0, dtype=np.float64)
+        self.n += len(y)
+        if self.keep and self.kept < self.cap:
+            take = min(self.cap - self.kept, len(y))
+            s = Z[:take]
+            self.scores.append(_prob(s) if self.net.s.loss == "logistic" else s)
+            self.labels.append(y[:take])
+            self.kept += take
+
+    def mean_loss(self) -> np.ndarray:
+        return self.loss / max(self.n, 1)
+
+    def criterion(self, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
+        """Per model: (criterion value, threshold)."""
+        return calibrate(
+            np.concatenate(self.scores),
+            np.concatenate(self.labels),
+            settings.criterion,
+            beta=settings.f_beta,
+            target_precision=settings.target_precision,
+            target_recall=settings.target_recall,
+            default_threshold=_default_threshold(settings),
+        )
+
+
+def _prob(Z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-Z.astype(np.float64)))
+
+
+def _default_threshold(settings: Settings) -> float:
+    return 0.5 if settings.loss == "logistic" else 0.0
+
+
+def _uses_criterion(settings: Settings) -> bool:
+    return settings.predictor_type == "binary_classifier" and settings.criterion != "loss_function"
+
+
+def _improved(value: float, best: float | None, tol: float, maximize: bool) -> tuple[bool, bool]:
+    """(better at all, better by more than the relative tolerance)."""
+    if not np.isfinite(value):
+        return False, False
+    if best is None or not np.isfinite(best):
+        return True, True
+    gain = value - best if maximize else best - value
+    return gain > 0, gain > tol * max(abs(best), 1e-12)
+
+
+def _select(settings: Settings, cal: _Calibration) -> tuple[int, float]:
+    """(best model, its threshold) on the calibration rows."""
+    if _uses_criterion(settings):
+        values, thresholds = cal.criterion(settings)
+        if np.isfinite(values).any():
+            m = int(np.argmax(values))
+            return m, float(thresholds[m])
+    return int(np.argmin(cal.mean_loss())), _default_threshold(settings)
+
+
+def train(
+    hyperparameters: dict[str, Any],
+    channels: Mapping[str, ChannelInput],
+    context: TrainingContext,
+) -> None:
+    """Train Linear Learner and write ``model_algo-1`` into ``context.model_dir``."""
+    settings = resolve(hyperparameters)
+    log = MetricLog(context)
+    train_ch = channels["train"]
+    validation = channels.get("validation")
+    test = channels.get("test")
+    X_s, y_s, d = _prepare_sample(settings, train_ch)
+    scaler = fit_scaler(X_s, y_s, settings, "train")
+    log.info(scaler.as_log())
+    positive, class_weights = _weights(settings, y_s)
+    net = ParallelLinear(settings, scaler, d, positive_weight=positive, class_weights=class_weights)
+    args = (settings.predictor_type, settings.num_classes, d)
+    train_src = BatchSource(train_ch, settings.mini_batch_size, *args)
+    val_src = BatchSource(validation, EVAL_BATCH, *args) if validation is not None else None
+    objective = OBJECTIVE_NAMES[settings.loss]
+    keep = _uses_criterion(settings)
+    maximize = keep and val_src is not None
+    criteria = f"sampled_{settings.criterion}" if maximize else "loss"
+
+    best_value: float | None = None
+    best_state = net.state.copy()
+    best_cal: _Calibration | None = None
+    stale = 0
+    rows = 0
+    started = time.perf_counter()
+    for epoch in range(settings.epochs):
+        total = np.zeros(net.M)
+        n = 0
+        for batch in train_src:
+            total += net.train_batch(batch.X, batch.y)
+            n += batch.n
+        rows += n
+        train_loss = total / max(n, 1)
+        log.quality("train", f"{objective}_objective", float(train_loss.min()), epoch=epoch)
+        cal = None
+        if val_src is not None:
+            cal = _Calibration(net, settings.num_calibration_samples, keep)
+            for batch in val_src:
+                cal.add(batch.X, batch.y)
+            val_loss = cal.mean_loss()
+            log.quality("validation", f"{objective}_objective", float(val_loss.min()), epoch=epoch)
+            value = float(np.max(cal.criterion(settings)[0])) if maximize else float(val_loss.min())
+        else:
+            value = float(train_loss.min())
+        log.early_stopping(epoch, criteria, value)
+        better, significant = _improved(value, best_value, settings.early_stopping_tolerance,
+                                        maximize)  # fmt: skip
+        if better or best_value is None:
+            best_value, best_state, best_cal = value, net.state.copy(), cal
+        stale = 0 if significant else stale + 1
+        log.progress(100.0 * (epoch + 1) / settings.epochs)
+        if stale >= settings.early_stopping_patience:
+            log.info(f"Early stop condition met. Stopping training after epoch {epoch}.")
+            break
+    elapsed = max(time.perf_counter() - started, 1e-9)
+    log.throughput(rows / elapsed)
+
+    if best_cal is None:  # no validation channel: select on the train sample
+        best_cal = _Calibration(net, settings.num_calibration_samples, keep)
+        best_cal.add(X_s, y_s, best_state)
+    m, threshold = _select(settings, best_cal)
+    log.info(
+        "Best model found for hyperparameters: " + json.dumps(settings.models[m].as_log_dict())
+    )
+    W, b = net.export(m, best_state)
+    meta = {
+        "predictor_type": settings.predictor_type,
+        "loss": settings.loss,
+        "num_classes": settings.num_classes,
+        "feature_dim": d,
+        "threshold": threshold,
+        "model_index": m,
+        "hyperparameters": settings.models[m].as_log_dict(),
+        "label_mean": scaler.label_shift,
+        "label_stdev": scaler.label_scale,
+    }
+    arrays = {
+        "weight": W.astype(np.float32),
+        "bias": b.astype(np.float32),
+        "mean_weight": scaler.shift,
+        "stdev_weight": scaler.scale,
+    }
+    save_model_arrays(context.model_dir, arrays, meta)
+
+    final = FinalScorer(settings, W, b, threshold)
+    final.report(log, "train", [(X_s, y_s)])
+    for name, ch in (("validation", validation), ("test", test)):
+        if ch is not None:
+            final.report(log, name, ((bt.X, bt.y) for bt in BatchSource(ch, EVAL_BATCH, *args)))
+
+
+class FinalScorer:
+    """The final metrics of the selected model (original units) on a stream of batches."""
+
+    def __init__(self, settings: Settings, W: np.ndarray, b: np.ndarray, threshold: float):
+        self.s = settings
+        self.W = W.astype(np.float32)
+        self.b = b.astype(np.float32)
+        self.threshold = threshold
+        self.params = LossParams(
+            margin=settings.margin,
+            quantile=settings.quantile,
+            huber_delta=settings.huber_delta,
+            epsilon=settings.loss_insensitivity,
+        )
+
+    def report(self, log: MetricLog, channel: str, batches: Any) -> None:
+        """Score every batch and print the channel's final metric lines."""
+        s = self.s
+        acc: Any
+        if s.predictor_type == "binary_classifier":
+            acc = BinaryMetrics(self.threshold, s.f_beta, s.num_calibration_samples)
+        elif s.predictor_type == "multiclass_classifier":
+            acc = MulticlassMetrics(s.num_classes, min(s.accuracy_top_k, s.num_classes), s.f_beta)
+        else:
+            acc = RegressionMetrics()
+        for X, y in batches:
+            Z = np.asarray(X @ self.W, dtype=np.float64) + self.b
+            if s.predictor_type == "multiclass_classifier":
+                L = loss_only(s.loss, Z[:, None, :], y, self.params)[:, 0]
+                acc.update(softmax(Z), y, L)
+            else:
+                L = loss_only(s.loss, Z, y, self.params)[:, 0]
+                z = Z[:, 0]
+                acc.update(_prob(z) if s.loss == "logistic" else z, y, L)
+        results = acc.results(OBJECTIVE_NAMES[s.loss])
+        for name, value, kind in results:
+            if channel == "train" and name in ("roc_auc_score", "rmse", "dcg"):
+                continue
+            log.quality(channel, name, float(value), kind)  # type: ignore[arg-type]
+        main = results[1]
+        log.final_score(channel, main[0], float(main[1]))

@@ -1,0 +1,141 @@
+"""``openmaker transform start|list|describe|logs|stop``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from openmaker.cli.render import console, print_json, status_text, table, when
+
+
+@click.group()
+def transform() -> None:
+    """Batch transform jobs."""
+
+
+@transform.command("start")
+@click.argument("name")
+@click.option("--model", required=True)
+@click.option("--input", "input_uri", required=True, help="A file, folder or prefix.")
+@click.option("--output", "output_uri", required=True, help="S3OutputPath.")
+@click.option("--content-type", default="text/csv", show_default=True)
+@click.option("--accept", default=None)
+@click.option("--split-type", type=click.Choice(["None", "Line", "RecordIO"]), default="Line",
+              show_default=True)  # fmt: skip
+@click.option("--strategy", type=click.Choice(["MultiRecord", "SingleRecord"]),
+              default="MultiRecord", show_default=True)  # fmt: skip
+@click.option("--assemble-with", type=click.Choice(["None", "Line"]), default="Line",
+              show_default=True)  # fmt: skip
+@click.option("--max-payload", default=6, show_default=True, help="MaxPayloadInMB.")
+@click.option("--max-concurrent", default=1, show_default=True, help="MaxConcurrentTransforms.")
+@click.option("--input-filter", default="$", show_default=True)
+@click.option("--output-filter", default="$", show_default=True)
+@click.option("--join-source", type=click.Choice(["None", "Input"]), default="None")
+@click.option("--skip-bad-records", is_flag=True, help="Skip and report bad records.")
+@click.option("--wait/--no-wait", default=True, show_default=True)
+def start(name: str, model: str, input_uri: str, output_uri: str, content_type: str,
+          accept: str | None, split_type: str, strategy: str, assemble_with: str,
+          max_payload: int, max_concurrent: int, input_filter: str, output_filter: str,
+          join_source: str, skip_bad_records: bool, wait: bool) -> None:  # fmt: skip
+    """CreateTransformJob; with --wait (default) show a progress bar until it ends."""
+    from openmaker.transform.service import TransformJobService
+
+    request: dict[str, Any] = {
+        "TransformJobName": name,
+        "ModelName": model,
+        "TransformInput": {
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": input_uri}},
+            "ContentType": content_type,
+            "SplitType": split_type,
+        },
+        "TransformOutput": {"S3OutputPath": output_uri, "AssembleWith": assemble_with},
+        "BatchStrategy": strategy,
+        "MaxPayloadInMB": max_payload,
+        "MaxConcurrentTransforms": max_concurrent,
+        "DataProcessing": {
+            "InputFilter": input_filter,
+            "OutputFilter": output_filter,
+            "JoinSource": join_source,
+        },
+        "BadRecordPolicy": "Skip" if skip_bad_records else "Fail",
+    }
+    if accept:
+        request["TransformOutput"]["Accept"] = accept
+    service = TransformJobService()
+    rec = service.create(request)
+    click.echo(rec.arn)
+    if wait:
+        _follow(service, name)
+
+
+def _follow(service: Any, name: str) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("files, {task.fields[records]} records"))  # fmt: skip
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task(name, total=None, records=0)
+
+        def update(rec: Any) -> None:
+            p = rec.progress
+            bar.update(task, total=p.get("FilesTotal") or None, completed=p.get("FilesDone", 0),
+                       records=p.get("RecordsDone", 0))  # fmt: skip
+
+        rec = service.wait(name, on_update=update)
+    console.print(f"{name}: {status_text(rec.status)}")
+    if rec.progress.get("RecordsSkipped"):
+        console.print(f"[yellow]{rec.progress['RecordsSkipped']} bad record(s) skipped[/]")
+    if rec.failure_reason:
+        console.print(f"[red]{rec.failure_reason}[/]")
+    if rec.status != "Completed":
+        raise SystemExit(1)
+
+
+@transform.command("list")
+@click.option("--status", default=None)
+@click.option("--name-contains", default=None)
+@click.option("--max-results", default=50, show_default=True)
+def list_jobs(status: str | None, name_contains: str | None, max_results: int) -> None:
+    """Transform jobs, newest first."""
+    from openmaker.transform.service import TransformJobService
+
+    records, _ = TransformJobService().list(
+        status_equals=status, name_contains=name_contains, max_results=max_results
+    )
+    rows = [
+        [r.name, r.model_name, status_text(r.status), r.progress.get("RecordsDone", 0),
+         when(r.creation_time)]
+        for r in records
+    ]  # fmt: skip
+    console.print(table(None, ["name", "model", "status", "records", "created"], rows))
+
+
+@transform.command("describe")
+@click.argument("name")
+def describe(name: str) -> None:
+    """DescribeTransformJob, as JSON."""
+    from openmaker.transform.service import TransformJobService
+
+    print_json(TransformJobService().describe(name))
+
+
+@transform.command("logs")
+@click.argument("name")
+@click.option("--follow", "-f", is_flag=True)
+def logs(name: str, follow: bool) -> None:
+    """The job's log."""
+    from openmaker.transform.service import TransformJobService
+
+    for line in TransformJobService().logs(name, follow=follow):
+        click.echo(line)
+
+
+@transform.command("stop")
+@click.argument("name")
+def stop(name: str) -> None:
+    """StopTransformJob."""
+    from openmaker.transform.service import TransformJobService
+
+    rec = TransformJobService().stop(name)
+    click.echo(f"{name}: {rec.status}")
