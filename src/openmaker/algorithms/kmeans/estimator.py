@@ -1,0 +1,149 @@
+"""A scikit-learn clusterer that runs openmaker's K-Means training in process.
+
+``KMeansEstimator(k=10).fit(X)`` writes ``X`` (numpy, pandas or scipy sparse) to a temporary
+folder as RecordIO-protobuf (dense or sparse), calls the same
+:func:`openmaker.algorithms.kmeans.train.train` a training job runs, and loads the result with
+:class:`~openmaker.algorithms.kmeans.model.KMeansModel`. Hyperparameters are SageMaker's names
+(the SDK aliases such as ``max_iterations`` work too); ``feature_dim`` is filled from the data
+and ``mini_batch_size`` defaults to ``min(5000, n_rows)``.
+
+Fitted attributes follow ``sklearn.cluster.KMeans``: ``cluster_centers_``, ``labels_``,
+``inertia_`` (the sum of squared distances of the training rows to their closest centre),
+``n_features_in_``; ``predict``, ``transform`` (Euclidean distances to every centre) and
+``score`` (minus the inertia of ``X``) as there.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+
+from openmaker.algorithms.kmeans.spec import SPEC
+
+
+def _features(X: Any) -> Any:
+    """numpy float32 (C order) or scipy CSR float32."""
+    if hasattr(X, "tocsr") and not isinstance(X, np.ndarray):
+        import scipy.sparse as sp
+
+        return sp.csr_matrix(X, dtype=np.float32)
+    if hasattr(X, "to_numpy"):
+        X = X.to_numpy(dtype=np.float32, na_value=np.nan)
+    arr = np.ascontiguousarray(np.asarray(X, dtype=np.float32))
+    if arr.ndim != 2:
+        raise ValueError(f"X must be 2-D, got shape {arr.shape}")
+    return arr
+
+
+class KMeansEstimator(ClusterMixin, TransformerMixin, BaseEstimator):  # type: ignore[misc]
+    """scikit-learn clusterer over openmaker's K-Means algorithm.
+
+    Args:
+        **hyperparameters: SageMaker's names: ``k`` (required), ``epochs``,
+            ``extra_center_factor``, ``init_method``, ``half_life_time_size``,
+            ``local_lloyd_*``, ``mini_batch_size``, ``eval_metrics``; ``feature_dim`` is
+            taken from the data when not given.
+
+    Attributes:
+        model_: the loaded :class:`KMeansModel`.
+        training_log_: everything training printed.
+    """
+
+    def __init__(self, **hyperparameters: Any) -> None:
+        self._hyperparameters = dict(hyperparameters)
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The hyperparameters given (SageMaker names)."""
+        return dict(self._hyperparameters)
+
+    def set_params(self, **params: Any) -> KMeansEstimator:
+        """Update hyperparameters; returns self."""
+        self._hyperparameters.update(params)
+        return self
+
+    def __repr__(self, N_CHAR_MAX: int = 700) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self._hyperparameters.items())
+        return f"{type(self).__name__}({args})"
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    def fit(self, X: Any, y: Any = None) -> KMeansEstimator:
+        """Cluster ``X`` (shape (n, d)); ``y`` is ignored.
+
+        Raises:
+            HyperparameterError: invalid hyperparameters, or ``k`` above the number of rows.
+            DataFormatError: NaN or infinite values.
+        """
+        from openmaker.algorithms.kmeans.model import KMeansModel
+        from openmaker.algorithms.kmeans.train import train
+        from openmaker.data import Dataset, write_dataset
+        from openmaker.spec.algorithm import ChannelInput, TrainingContext
+
+        if hasattr(X, "columns"):
+            self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
+        Xa = _features(X)
+        hp = dict(self._hyperparameters)
+        hp.setdefault("feature_dim", int(Xa.shape[1]))
+        if not {"mini_batch_size"} & set(hp):
+            hp["mini_batch_size"] = max(1, min(5000, int(Xa.shape[0])))
+        typed = SPEC.validate_hyperparameters(hp)
+        content_type = "application/x-recordio-protobuf"
+        log = io.StringIO()
+        with tempfile.TemporaryDirectory(prefix="openmaker-kmeans-") as tmp:
+            root = Path(tmp)
+            folder = root / "data" / "train"
+            folder.mkdir(parents=True)
+            write_dataset(Dataset(Xa, None, None), str(folder / "part-0"), content_type)
+            ctx = TrainingContext(
+                job_name="kmeans-estimator",
+                model_dir=root / "model",
+                output_dir=root / "output",
+                checkpoint_dir=root / "checkpoints",
+                num_cpus=os.cpu_count() or 1,
+                log=log,
+            )
+            ctx.model_dir.mkdir()
+            ctx.output_dir.mkdir()
+            channel = ChannelInput(
+                name="train", content_type=content_type, input_mode="File", path=folder
+            )
+            train(typed, {"train": channel}, ctx)
+            self.model_ = KMeansModel.load(ctx.model_dir)
+        self.training_log_ = log.getvalue()
+        self.cluster_centers_ = self.model_.centers.copy()
+        self.n_features_in_ = self.model_.feature_dim
+        labels, dist = self.model_.assign(Xa, search_dtype=np.float32)
+        self.labels_ = labels
+        self.inertia_ = float(np.sum(dist.astype(np.float64) ** 2))
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit first")
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The closest cluster of each row (int64)."""
+        self._check_fitted()
+        return self.model_.assign(_features(X))[0]
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Euclidean distances from each row to every centre, shape (n, k)."""
+        self._check_fitted()
+        return self.model_.distances(_features(X))
+
+    def score(self, X: Any, y: Any = None) -> float:
+        """Minus the sum of squared distances of ``X`` to its closest centres (as KMeans)."""
+        self._check_fitted()
+        _, dist = self.model_.assign(_features(X))
+        return -float(np.sum(dist**2))
