@@ -22,12 +22,12 @@ __all__ = [
 if TYPE_CHECKING:  # pragma: no cover
     from openmaker.errors import OpenmakerError
     from openmaker.estimator import Estimator
-    from openmaker.tuning.api import HyperparameterTuner
     from openmaker.hosting.api import DataCaptureConfig, Model
     from openmaker.jobs.api import TrainingJob
     from openmaker.predictor import Predictor
     from openmaker.serving import load_model
     from openmaker.transform.api import Transformer
+    from openmaker.tuning.api import HyperparameterTuner
 
 _LAZY = {
     "Estimator": "openmaker.estimator:Estimator",

@@ -40,7 +40,9 @@ def test_open_creates_schema(store: Store) -> None:
 
 def test_migrations_match_the_tables_the_code_uses(store: Store) -> None:
     with store.database.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "version_table": migrate_module.VERSION_TABLE}
+        )
         diffs = compare_metadata(context, metadata)
     assert diffs == []
 
@@ -73,7 +75,7 @@ def test_downgrade_then_upgrade_again(store: Store, make_record) -> None:
 
 def test_database_newer_than_the_code_is_refused(store: Store) -> None:
     with store.database.begin(write=True) as conn:
-        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+        conn.execute(text("UPDATE openmaker_alembic_version SET version_num = '9999'"))
     with pytest.raises(StoreError, match="migrate"):
         open_store(store.url)
 

@@ -65,8 +65,12 @@ def tuning_request(
             if ranges is not None
             else {
                 "ContinuousParameterRanges": [
-                    {"Name": "eta", "MinValue": "0.05", "MaxValue": "0.5",
-                     "ScalingType": "Logarithmic"}
+                    {
+                        "Name": "eta",
+                        "MinValue": "0.05",
+                        "MaxValue": "0.5",
+                        "ScalingType": "Logarithmic",
+                    }
                 ],
                 "IntegerParameterRanges": [{"Name": "max_depth", "MinValue": "2", "MaxValue": "5"}],
             },
@@ -173,8 +177,12 @@ class SimulatedTraining:
 
     def _end(self, name: str, status: str, reason: str | None = None) -> TrainingJobRecord:
         done = self.store.training_jobs.transition(
-            name, status, f"Training job {status.lower()}", status=status,
-            failure_reason=reason, training_end_time=self._now(),
+            name,
+            status,
+            f"Training job {status.lower()}",
+            status=status,
+            failure_reason=reason,
+            training_end_time=self._now(),
         )
         assert done is not None
         return done
@@ -184,9 +192,7 @@ class SimulatedTraining:
         if rec.status != "InProgress":
             raise ValidationError(f"{name} is {rec.status}")
         self.stopped.append(name)
-        done = self.store.training_jobs.transition(
-            name, "Stopping", "Stopping", status="Stopping"
-        )
+        done = self.store.training_jobs.transition(name, "Stopping", "Stopping", status="Stopping")
         assert done is not None
         return done
 
@@ -219,7 +225,7 @@ def run_simulated(
     service.create(request)
     sim = SimulatedTraining(store, curve, **kwargs)
     name = request["HyperParameterTuningJobName"]
-    TuningSupervisor(store, name, sim, poll=0.0).run()  # type: ignore[arg-type]
+    TuningSupervisor(store, name, sim, poll=0.0, prune_check=0.0).run()  # type: ignore[arg-type]
     return service, sim
 
 

@@ -347,11 +347,15 @@ def describe_tuning(name: str) -> None:
 @tuning.command("trials")
 @click.argument("name")
 @click.option("--sort-by-objective", is_flag=True, help="Best first (jobs with a value only).")
-def trials(name: str, sort_by_objective: bool) -> None:
+@click.option("--follow", "-f", is_flag=True, help="Keep showing the trials until the end.")
+def trials(name: str, sort_by_objective: bool, follow: bool) -> None:
     """The tuning job's training jobs, with their tuned values and objective."""
     from openmaker.tuning.service import TuningJobService
 
     service = TuningJobService()
+    if follow:
+        console.print(f"{name}: {status_text(follow_tuning(name))}")
+        return
     if not sort_by_objective:
         console.print(_trials_table(service, name))
         return

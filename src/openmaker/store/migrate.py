@@ -25,12 +25,14 @@ from openmaker.errors import StoreError
 from openmaker.store.database import Database, describe_error
 
 #: The newest revision under ``migrations/versions`` (a test checks they agree).
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 #: Where the Alembic environment lives inside the package.
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 #: ``pg_advisory_lock`` key held while migrating (any constant; "openmkr1" as an integer).
 PG_ADVISORY_LOCK_KEY = 0x6F70656E6D6B7231 & 0x7FFFFFFFFFFFFFFF
-VERSION_TABLE = "alembic_version"
+#: Our own name, so other Alembic users of the same database (Optuna's study storage) keep
+#: theirs.
+VERSION_TABLE = "openmaker_alembic_version"
 
 
 def alembic_config(connection: Connection | None = None, url: str | None = None) -> Config:

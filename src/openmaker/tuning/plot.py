@@ -74,6 +74,9 @@ def _png(
     ax.scatter(xs, ys, s=18, label="trial")
     bx = [i + 1 for i, b in enumerate(best) if b is not None]
     ax.step(bx, [b for b in best if b is not None], where="post", color="C1", label="best so far")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("trial")
     ax.set_ylabel(metric)
     ax.set_title(title)

@@ -14,15 +14,18 @@ Strategy -> Optuna:
 intermediate objective is worse than the median of completed trials at the same step).
 
 The study lives in the same database as the rest of the metadata (``get_settings()
-.database_url``) through Optuna's RDB storage. openmaker's migrations own ``alembic_version``,
-so the storage's schema-version check is skipped; Optuna creates its own tables on first use.
+.database_url``) through Optuna's RDB storage, which creates and versions its own tables
+(openmaker's migrations keep their version in ``openmaker_alembic_version``, so the two never
+collide).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import time
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import optuna
@@ -45,6 +48,23 @@ def quiet_optuna() -> None:
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
 
+class AskTellGridSampler(GridSampler):
+    """Optuna's grid sampler without its call to ``study.stop()`` once the grid is covered.
+
+    That call is only allowed inside ``study.optimize``; the supervisor asks and tells, and
+    stops by itself after ``MaxNumberOfTrainingJobs`` (the number of combinations).
+    """
+
+    def after_trial(
+        self,
+        study: optuna.Study,
+        trial: optuna.trial.FrozenTrial,
+        state: optuna.trial.TrialState,
+        values: Sequence[float] | None,
+    ) -> None:
+        """Nothing to do after a trial."""
+
+
 def make_sampler(settings: TuningSettings) -> BaseSampler:
     """The sampler for ``settings.strategy``, seeded by ``RandomSeed`` when given."""
     seed = settings.random_seed
@@ -52,7 +72,7 @@ def make_sampler(settings: TuningSettings) -> BaseSampler:
         return RandomSampler(seed=seed)
     if settings.strategy == "Grid":
         space = {r.name: r.grid_values() for r in settings.ranges}
-        return GridSampler(space, seed=seed)
+        return AskTellGridSampler(space, seed=seed)
     return TPESampler(
         seed=seed,
         multivariate=True,
@@ -84,9 +104,15 @@ def storage(url: str) -> optuna.storages.BaseStorage:
         engine_kwargs["connect_args"] = {"timeout": 30}
     else:
         engine_kwargs["pool_pre_ping"] = True
-    return optuna.storages.RDBStorage(
-        url, engine_kwargs=engine_kwargs, skip_compatibility_check=True
-    )
+    for attempt in range(3):
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+        except Exception:
+            # Two supervisors creating Optuna's tables at once: the loser finds them made.
+            if attempt == 2:
+                raise
+            time.sleep(0.5)
+    raise AssertionError("unreachable")
 
 
 def create_study(url: str, study_name: str, settings: TuningSettings) -> optuna.Study:

@@ -359,7 +359,7 @@ def _algorithm_of(definition: Mapping[str, Any]) -> str:
     from openmaker.algorithms import registry
 
     algo = definition.get("AlgorithmSpecification") or {}
-    return registry.resolve_image(algo.get("TrainingImage") or algo.get("AlgorithmName")).name
+    return registry.resolve_image(str(algo.get("TrainingImage") or algo.get("AlgorithmName"))).name
 
 
 def _data_of(definition: Mapping[str, Any]) -> builtins.list[tuple[str, str]]:

@@ -36,6 +36,8 @@ from openmaker.tuning.warm_start import warm_start
 
 #: Seconds between two looks at the children.
 POLL_SECONDS = 0.1
+#: Seconds between two pruning checks of one child (the runner stores metrics every second).
+PRUNE_CHECK_SECONDS = 0.5
 
 
 @dataclass
@@ -45,6 +47,21 @@ class RunningTrial:
     trial: optuna.trial.Trial
     last_step: int = -1
     pruned: bool = False
+    checked_at: float = 0.0
+
+
+def reported_steps(new: list[tuple[int, float]], latest_only: bool) -> list[tuple[int, float]]:
+    """Which of a child's new ``(step, value)`` points to tell Optuna (each is a write).
+
+    Hyperband's successive halving only needs the latest value when a trial passes a rung.
+    The median rule compares trials at the same step, so every trial reports the same steps:
+    1-10, every 10th up to 100, then every 50th.
+    """
+    if not new:
+        return []
+    if latest_only:
+        return [new[-1]]
+    return [(s, v) for s, v in new if s <= 10 or (s <= 100 and s % 10 == 0) or s % 50 == 0]
 
 
 class TuningSupervisor:
@@ -55,6 +72,7 @@ class TuningSupervisor:
         name: the tuning job.
         training: the training-job service children are created through.
         poll: seconds between two looks at the children.
+        prune_check: seconds between two pruning checks of one child.
     """
 
     def __init__(
@@ -63,12 +81,14 @@ class TuningSupervisor:
         name: str,
         training: TrainingJobService | None = None,
         poll: float = POLL_SECONDS,
+        prune_check: float = PRUNE_CHECK_SECONDS,
     ) -> None:
         self.store = store
         self.jobs = store.tuning_jobs
         self.name = name
         self.training = training or TrainingJobService(store, recover=False)
         self.poll = poll
+        self.prune_check = prune_check
         self.record = self.jobs.get(name)
         self.settings = TuningSettings.from_config(self.record.tuning_job_config)
         self.distributions = {r.name: r.distribution() for r in self.settings.ranges}
@@ -151,27 +171,33 @@ class TuningSupervisor:
         for name in list(self.running):
             child = self.training.get(name)
             if child.status in TERMINAL:
-                self._report_intermediate(name, child)
+                self._report_intermediate(name)
                 self._finished(name, child)
             elif self.prunes and child.status == "InProgress":
-                self._report_intermediate(name, child)
                 running = self.running[name]
-                if not running.pruned and running.last_step >= 0 and running.trial.should_prune():
+                if running.pruned or time.monotonic() - running.checked_at < self.prune_check:
+                    continue
+                running.checked_at = time.monotonic()
+                if self._report_intermediate(name) and running.trial.should_prune():
                     running.pruned = True
                     self._stop_child(name)
 
-    def _report_intermediate(self, name: str, child: TrainingJobRecord) -> None:
+    def _report_intermediate(self, name: str) -> bool:
+        """Tell the trial the child's new intermediate objective values; True if any."""
         if not self.prunes:
-            return
+            return False
         running = self.running[name]
         series = self.training.metrics(name, self.settings.objective_name)
+        new = []
         for index, point in enumerate(series):
             # The step is the resource: XGBoost's round (0-based) + 1, else the point's index.
             step = (point.step + 1) if point.step is not None else index + 1
-            if step <= running.last_step or math.isnan(point.value):
-                continue
-            running.trial.report(point.value, step)
+            if step > running.last_step and not math.isnan(point.value):
+                new.append((step, point.value))
+        for step, value in reported_steps(new, self.settings.strategy == "Hyperband"):
+            running.trial.report(value, step)
             running.last_step = step
+        return bool(new) and running.last_step >= 0
 
     def _finished(self, name: str, child: TrainingJobRecord) -> None:
         running = self.running.pop(name)
@@ -247,10 +273,13 @@ class TuningSupervisor:
 
     def _end(self, status: str, reason: str | None) -> None:
         now = datetime.now(UTC)
-        fields: dict[str, object] = {"end_time": now}
-        if reason:
-            fields["failure_reason"] = reason[:1024]
-        done = self.jobs.update(self.name, status=status, only_if_status=("InProgress",), **fields)
+        done = self.jobs.update(
+            self.name,
+            status=status,
+            only_if_status=("InProgress",),
+            end_time=now,
+            failure_reason=reason[:1024] if reason else None,
+        )
         if done is None:  # a stop was asked meanwhile: it wins
             self.jobs.update(
                 self.name, status="Stopped", only_if_status=("Stopping",), end_time=now

@@ -12,6 +12,7 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import create_engine
 
+from openmaker.store.migrate import VERSION_TABLE
 from openmaker.store.schema import metadata
 
 config = context.config
@@ -29,6 +30,7 @@ def run_offline() -> None:
     context.configure(
         url=url,
         target_metadata=target_metadata,
+        version_table=VERSION_TABLE,
         literal_binds=True,
         render_as_batch=url.startswith("sqlite"),
     )
@@ -43,6 +45,7 @@ def run_online() -> None:
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
+            version_table=VERSION_TABLE,
             render_as_batch=_render_as_batch(connection.dialect.name),
         )
         with context.begin_transaction():
@@ -56,6 +59,7 @@ def run_online() -> None:
             context.configure(
                 connection=conn,
                 target_metadata=target_metadata,
+            version_table=VERSION_TABLE,
                 render_as_batch=_render_as_batch(conn.dialect.name),
             )
             with context.begin_transaction():
