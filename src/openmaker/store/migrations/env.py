@@ -59,7 +59,7 @@ def run_online() -> None:
             context.configure(
                 connection=conn,
                 target_metadata=target_metadata,
-            version_table=VERSION_TABLE,
+                version_table=VERSION_TABLE,
                 render_as_batch=_render_as_batch(conn.dialect.name),
             )
             with context.begin_transaction():
