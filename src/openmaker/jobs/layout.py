@@ -10,7 +10,8 @@
   model/                                the algorithm writes its model here
   output/failure                        the failure reason, when the algorithm fails
   output/data/                          extra outputs (output.tar.gz)
-  checkpoints/                          checkpoints (synced with CheckpointConfig.S3Uri)
+  checkpoints/                          only with a CheckpointConfig (as in SageMaker): synced
+                                        with its S3Uri; algorithms checkpoint only when it exists
   logs/algo-1.log                       everything the algorithm printed
 ```
 """
@@ -67,7 +68,6 @@ class JobLayout:
             self.data_dir,
             self.model_dir,
             self.output_dir / "data",
-            self.checkpoint_dir,
             self.log_file.parent,
         ):
             path.mkdir(parents=True, exist_ok=True)

@@ -144,6 +144,7 @@ class JobRunner:
         layout.write_config("openmaker-sources", sources)
 
         if rec.checkpoint_config and rec.checkpoint_config.get("S3Uri"):
+            layout.checkpoint_dir.mkdir(parents=True, exist_ok=True)
             artifacts.sync_folder_from(rec.checkpoint_config["S3Uri"], layout.checkpoint_dir)
 
         file_channels = [n for n, c in inputdataconfig.items() if c["TrainingInputMode"] != "Pipe"]
