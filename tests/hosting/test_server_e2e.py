@@ -19,11 +19,15 @@ from .conftest import ServerProcess, deploy
 CSV = {"content-type": "text/csv"}
 
 
-def _wait_served(url: str, name: str, timeout: float = 10) -> None:
+def _wait_served(url: str, name: str, timeout: float = 20) -> None:
+    """Until every worker serves ``name``: 12 answers in a row on fresh connections (each may
+    land on any worker; all workers pick the endpoint up within a poll interval)."""
     deadline = time.monotonic() + timeout
+    in_a_row = 0
     while time.monotonic() < deadline:
         r = httpx.post(f"{url}/endpoints/{name}/invocations", headers=CSV, content=b"0,0,0,0")
-        if r.status_code == 200:
+        in_a_row = in_a_row + 1 if r.status_code == 200 else 0
+        if in_a_row >= 12:
             return
         time.sleep(0.05)
     raise AssertionError(f"{name} not served")
