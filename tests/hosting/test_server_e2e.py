@@ -127,8 +127,10 @@ def test_data_capture_files(server: ServerProcess, model_uri: str, tmp_path: Pat
     while time.monotonic() < deadline:
         files = sorted(dest.rglob("*.jsonl"))
         records = [json.loads(line) for f in files for line in f.read_text().splitlines()]
-        if len(records) >= 6:  # _wait_served's probes are captured too
-            break
+        ids = {r["eventMetadata"].get("inferenceId") for r in records}
+        encodings = {r["captureData"]["endpointInput"]["encoding"] for r in records}
+        if {f"id-{i}" for i in range(5)} <= ids and "BASE64" in encodings:
+            break  # (_wait_served's probes are captured too)
         time.sleep(0.1)
     assert len(records) >= 6
     rel = files[0].relative_to(dest).parts
