@@ -219,26 +219,20 @@ class TrainingJobService:
         on_update: Callable[[TrainingJobRecord], None] | None = None,
     ) -> TrainingJobRecord:
         """Block until the job is terminal; ``on_update`` sees every change. Returns the record."""
-        start = time.monotonic()
-        last: datetime | None = None
-        checked_alive = start
-        while True:
-            rec = self.get(name)
-            if on_update is not None and rec.last_modified_time != last:
-                on_update(rec)
-                last = rec.last_modified_time
-            if rec.status in TERMINAL:
-                return rec
-            if timeout is not None and time.monotonic() - start > timeout:
-                raise TimeoutError(f"training job {name!r} still {rec.status} after {timeout}s")
-            if time.monotonic() - checked_alive > 5:
-                checked_alive = time.monotonic()
-                if rec.executor_handle and self.executor.is_alive(rec.executor_handle) is False:
-                    # The supervisor may have just finished; read again before declaring it lost.
-                    time.sleep(poll)
-                    if self.get(name).status not in TERMINAL:
-                        self._mark_lost(self.get(name))
-            time.sleep(poll)
+        from openmaker.jobs.supervision import wait_until_terminal
+
+        return wait_until_terminal(
+            self.get,
+            name,
+            terminal=TERMINAL,
+            executor=self.executor,
+            mark_lost=self._mark_lost,
+            what="training job",
+            poll=poll,
+            timeout=timeout,
+            on_update=on_update,
+            check_alive_every=5.0,
+        )
 
     # --- logs ------------------------------------------------------------------------------
     def log_file(self, name: str) -> Path:

@@ -17,6 +17,7 @@ the executor; status ``InProgress`` -> ``Completed`` / ``Failed`` / (``Stopping`
 
 from __future__ import annotations
 
+import builtins
 import copy
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -237,25 +238,19 @@ class TransformJobService:
         on_update: Callable[[TransformJobRecord], None] | None = None,
     ) -> TransformJobRecord:
         """Block until the job ends; ``on_update`` sees every change."""
-        start = time.monotonic()
-        last: datetime | None = None
-        checked = start
-        while True:
-            rec = self.get(name)
-            if on_update is not None and rec.last_modified_time != last:
-                on_update(rec)
-                last = rec.last_modified_time
-            if rec.status in TERMINAL:
-                return rec
-            if timeout is not None and time.monotonic() - start > timeout:
-                raise TimeoutError(f"transform job {name!r} still {rec.status} after {timeout}s")
-            if time.monotonic() - checked > 3:
-                checked = time.monotonic()
-                if rec.executor_handle and self.executor.is_alive(rec.executor_handle) is False:
-                    time.sleep(poll)
-                    if self.get(name).status not in TERMINAL:
-                        self._mark_lost(self.get(name))
-            time.sleep(poll)
+        from openmaker.jobs.supervision import wait_until_terminal
+
+        return wait_until_terminal(
+            self.get,
+            name,
+            terminal=TERMINAL,
+            executor=self.executor,
+            mark_lost=self._mark_lost,
+            what="transform job",
+            poll=poll,
+            timeout=timeout,
+            on_update=on_update,
+        )
 
     def log_file(self, name: str) -> Path:
         """The supervisor's log."""
@@ -280,7 +275,7 @@ class TransformJobService:
             time.sleep(poll)
 
     # --- recovery --------------------------------------------------------------------------
-    def recover_orphans(self) -> list[str]:
+    def recover_orphans(self) -> builtins.list[str]:
         """Settle active jobs whose supervisor is gone. Returns their names."""
         lost = []
         for rec in self.store.transform_jobs.all(status_in=ACTIVE):

@@ -11,7 +11,6 @@ import base64
 import binascii
 import builtins
 import json
-import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -298,24 +297,21 @@ class TuningJobService:
         on_update: Callable[[TuningJobRecord], None] | None = None,
     ) -> TuningJobRecord:
         """Block until the tuning job has ended; ``on_update`` is called on every poll."""
-        start = time.monotonic()
-        checked = start
-        while True:
-            rec = self.get(name)
-            if on_update is not None:
-                on_update(rec)
-            if rec.status in TUNING_TERMINAL_STATUSES:
-                return rec
-            if timeout is not None and time.monotonic() - start > timeout:
-                raise TimeoutError(f"tuning job {name!r} still {rec.status} after {timeout}s")
-            if time.monotonic() - checked > 5:
-                checked = time.monotonic()
-                if rec.executor_handle and self.executor.is_alive(rec.executor_handle) is False:
-                    time.sleep(poll)
-                    latest = self.get(name)
-                    if latest.status not in TUNING_TERMINAL_STATUSES:
-                        self._mark_lost(latest)
-            time.sleep(poll)
+        from openmaker.jobs.supervision import wait_until_terminal
+
+        return wait_until_terminal(
+            self.get,
+            name,
+            terminal=TUNING_TERMINAL_STATUSES,
+            executor=self.executor,
+            mark_lost=self._mark_lost,
+            what="tuning job",
+            poll=poll,
+            timeout=timeout,
+            on_update=on_update,
+            every_poll=True,
+            check_alive_every=5.0,
+        )
 
     # --- recovery --------------------------------------------------------------------------
     def recover_orphans(self) -> builtins.list[str]:
