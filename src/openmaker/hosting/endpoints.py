@@ -21,6 +21,7 @@ Every write bumps the endpoint's ``revision``; serving workers poll the revision
 
 from __future__ import annotations
 
+import builtins
 import copy
 import time
 from collections.abc import Callable, Mapping
@@ -338,7 +339,7 @@ class EndpointService:
             time.sleep(poll)
 
     # --- recovery ---------------------------------------------------------------------------
-    def recover_orphans(self) -> list[str]:
+    def recover_orphans(self) -> builtins.list[str]:
         """Settle ``Creating``/``Updating`` endpoints whose deployer is gone. Returns names."""
         lost = []
         grace = timedelta(seconds=30)

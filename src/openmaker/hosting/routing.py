@@ -178,11 +178,10 @@ class RoutingTable:
                     return model
             raise
         key = (record.name, record.creation_time.isoformat())
-        model = self._models.get(key)
-        if model is None:
-            model = load_record(record)
-            self._models[key] = model
-        return model
+        cached = self._models.get(key)
+        if cached is None:
+            cached = self._models[key] = load_record(record)
+        return cached
 
     def _forget_unused(self, routes: dict[str, Route]) -> None:
         used = {id(v.model) for r in routes.values() for v in r.variants}
