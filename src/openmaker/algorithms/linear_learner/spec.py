@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from openmaker.algorithms.common.inference import (
+    FIRST_PARTY_ACCEPT_TYPES,
+    FIRST_PARTY_REQUEST_TYPES,
+)
 from openmaker.errors import HyperparameterError
 from openmaker.spec.algorithm import AlgorithmSpec
 from openmaker.spec.channels import Channel, ContentType
@@ -335,20 +339,9 @@ CHANNELS = (
     ),
 )
 
-#: The first-party inference types (``common.inference``), repeated so the spec needs no numpy.
-REQUEST_CONTENT_TYPES: tuple[str, ...] = (
-    ContentType.CSV,
-    ContentType.JSON,
-    ContentType.JSONLINES,
-    ContentType.RECORDIO_PROTOBUF,
-    ContentType.NPY,
-)
-RESPONSE_CONTENT_TYPES: tuple[str, ...] = (
-    ContentType.JSON,
-    ContentType.JSONLINES,
-    ContentType.RECORDIO_PROTOBUF,
-    ContentType.CSV,
-)
+#: What inference accepts and answers: the first-party conventions (reference section 0.3).
+REQUEST_CONTENT_TYPES = FIRST_PARTY_REQUEST_TYPES
+RESPONSE_CONTENT_TYPES = FIRST_PARTY_ACCEPT_TYPES
 
 _MAXIMIZE_EXCEPT = ("objective_loss", "mse", "rmse", "absolute_loss")
 

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from openmaker.algorithms.common.inference import (
+    FIRST_PARTY_ACCEPT_TYPES,
+    FIRST_PARTY_REQUEST_TYPES,
+)
 from openmaker.errors import HyperparameterError
 from openmaker.spec.algorithm import AlgorithmSpec
 from openmaker.spec.channels import Channel, ContentType
@@ -91,22 +95,9 @@ CHANNELS = (
     ),
 )
 
-#: What inference accepts and answers (the first-party conventions, reference section 0.3;
-#: the same tuples as ``openmaker.algorithms.common.inference``, repeated so that importing the
-#: spec stays free of numpy).
-REQUEST_CONTENT_TYPES: tuple[str, ...] = (
-    ContentType.CSV,
-    ContentType.JSON,
-    ContentType.JSONLINES,
-    ContentType.RECORDIO_PROTOBUF,
-    ContentType.NPY,
-)
-RESPONSE_CONTENT_TYPES: tuple[str, ...] = (
-    ContentType.JSON,
-    ContentType.JSONLINES,
-    ContentType.RECORDIO_PROTOBUF,
-    ContentType.CSV,
-)
+#: What inference accepts and answers: the first-party conventions (reference section 0.3).
+REQUEST_CONTENT_TYPES = FIRST_PARTY_REQUEST_TYPES
+RESPONSE_CONTENT_TYPES = FIRST_PARTY_ACCEPT_TYPES
 
 
 def _quality(name: str, kind: Literal["loss", "score"]) -> MetricDefinition:
