@@ -109,3 +109,48 @@ def check_finite(X: object, where: str) -> None:
     if arr.size and not np.isfinite(arr).all():
         bad = int(np.argwhere(~np.isfinite(arr))[0][0]) if arr.ndim else 0
         raise DataFormatError(f"{where}: NaN or infinite value (row {bad} of the batch)")
+
+
+def fit_sparse(X: object, feature_dim: int, where: str) -> object:
+    """``X`` as float32 CSR exactly ``feature_dim`` wide (narrower sparse rows are padded).
+
+    Raises:
+        DataFormatError: a feature index at or beyond ``feature_dim``.
+    """
+    import scipy.sparse as sp
+
+    M = sp.csr_matrix(X, dtype=np.float32)
+    if M.shape[1] > feature_dim:
+        raise DataFormatError(
+            f"{where}: a sparse row has feature index {M.shape[1] - 1}, but feature_dim is "
+            f"{feature_dim} (indices 0..{feature_dim - 1})"
+        )
+    if M.shape[1] < feature_dim:
+        M = sp.csr_matrix((M.data, M.indices, M.indptr), shape=(M.shape[0], feature_dim))
+    return M
+
+
+def unlabelled_batches(channel: ChannelInput, batch_rows: int, feature_dim: int) -> Iterator:
+    """One checked pass over an unsupervised algorithm's channel (K-Means, PCA...).
+
+    ``text/csv`` without ``label_size`` is all features (``label_size=0``); ``label_size=N``
+    drops N leading columns; RecordIO labels are ignored. Yields float32 arrays or CSR
+    matrices exactly ``feature_dim`` wide.
+
+    Raises:
+        ValidationError: dense data whose width is not ``feature_dim``.
+        DataFormatError: sparse indices beyond ``feature_dim``, NaN or infinity, no records.
+    """
+    start = 0
+    for batch in channel_batches(channel, batch_rows, label_size=label_size_of(channel, 0)):
+        X = batch.X
+        rows = int(X.shape[0])
+        where = f"Channel {channel.name!r}, records {start}..{start + rows - 1}"
+        if isinstance(X, np.ndarray):
+            check_feature_dim(X, feature_dim, f"Channel {channel.name!r}")
+            X = np.ascontiguousarray(X, dtype=np.float32)
+        else:
+            X = fit_sparse(X, feature_dim, where)
+        check_finite(X, where)
+        start += rows
+        yield X

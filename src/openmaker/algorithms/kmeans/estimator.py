@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 
+from openmaker.algorithms.common.sklearn_params import SageMakerParams
 from openmaker.algorithms.kmeans.spec import SPEC
 
 
@@ -41,7 +42,7 @@ def _features(X: Any) -> Any:
     return arr
 
 
-class KMeansEstimator(ClusterMixin, TransformerMixin, BaseEstimator):  # type: ignore[misc]
+class KMeansEstimator(SageMakerParams, ClusterMixin, TransformerMixin, BaseEstimator):  # type: ignore[misc]
     """scikit-learn clusterer over openmaker's K-Means algorithm.
 
     Args:
@@ -54,22 +55,6 @@ class KMeansEstimator(ClusterMixin, TransformerMixin, BaseEstimator):  # type: i
         model_: the loaded :class:`KMeansModel`.
         training_log_: everything training printed.
     """
-
-    def __init__(self, **hyperparameters: Any) -> None:
-        self._hyperparameters = dict(hyperparameters)
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The hyperparameters given (SageMaker names)."""
-        return dict(self._hyperparameters)
-
-    def set_params(self, **params: Any) -> KMeansEstimator:
-        """Update hyperparameters; returns self."""
-        self._hyperparameters.update(params)
-        return self
-
-    def __repr__(self, N_CHAR_MAX: int = 700) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self._hyperparameters.items())
-        return f"{type(self).__name__}({args})"
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from openmaker.algorithms.common.sklearn_params import SageMakerParams
 from openmaker.algorithms.linear_learner.spec import SPEC
 
 
@@ -39,7 +40,7 @@ def _labels(y: Any) -> np.ndarray:
     return np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y).reshape(-1)
 
 
-class LinearLearnerEstimator(BaseEstimator):  # type: ignore[misc]
+class LinearLearnerEstimator(SageMakerParams, BaseEstimator):  # type: ignore[misc]
     """scikit-learn estimator over openmaker's Linear Learner.
 
     Args:
@@ -54,22 +55,6 @@ class LinearLearnerEstimator(BaseEstimator):  # type: ignore[misc]
         n_features_in_: number of features seen in ``fit``.
         training_log_: everything training printed.
     """
-
-    def __init__(self, **hyperparameters: Any) -> None:
-        self._hyperparameters = dict(hyperparameters)
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The hyperparameters given (SageMaker names)."""
-        return dict(self._hyperparameters)
-
-    def set_params(self, **params: Any) -> LinearLearnerEstimator:
-        """Update hyperparameters; returns self."""
-        self._hyperparameters.update(params)
-        return self
-
-    def __repr__(self, N_CHAR_MAX: int = 700) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self._hyperparameters.items())
-        return f"{type(self).__name__}({args})"
 
     def _predictor_type(self, y: np.ndarray) -> str:
         given = self._hyperparameters.get("predictor_type")

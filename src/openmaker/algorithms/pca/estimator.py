@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from openmaker.algorithms.common.sklearn_params import SageMakerParams
 from openmaker.algorithms.pca.spec import SPEC
 
 
@@ -39,7 +40,7 @@ def _features(X: Any) -> Any:
     return arr
 
 
-class PCAEstimator(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+class PCAEstimator(SageMakerParams, TransformerMixin, BaseEstimator):  # type: ignore[misc]
     """scikit-learn transformer over openmaker's PCA algorithm.
 
     Args:
@@ -51,22 +52,6 @@ class PCAEstimator(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         model_: the loaded :class:`PCAModel`.
         training_log_: everything training printed.
     """
-
-    def __init__(self, **hyperparameters: Any) -> None:
-        self._hyperparameters = dict(hyperparameters)
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The hyperparameters given (SageMaker names)."""
-        return dict(self._hyperparameters)
-
-    def set_params(self, **params: Any) -> PCAEstimator:
-        """Update hyperparameters; returns self."""
-        self._hyperparameters.update(params)
-        return self
-
-    def __repr__(self, N_CHAR_MAX: int = 700) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self._hyperparameters.items())
-        return f"{type(self).__name__}({args})"
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from openmaker.algorithms.common.sklearn_params import SageMakerParams
 from openmaker.algorithms.xgboost.spec import SPEC
 
 _LINE = re.compile(r"^\[([0-9]+)\]((?:\t[^\t]+)+)$")
@@ -70,7 +71,7 @@ def parse_evals(log: str) -> dict[str, dict[str, list[float]]]:
     return result
 
 
-class XGBoostEstimator(BaseEstimator):  # type: ignore[misc]
+class XGBoostEstimator(SageMakerParams, BaseEstimator):  # type: ignore[misc]
     """scikit-learn estimator over openmaker's XGBoost algorithm.
 
     Args:
@@ -89,23 +90,6 @@ class XGBoostEstimator(BaseEstimator):  # type: ignore[misc]
     """
 
     classes_: np.ndarray
-
-    def __init__(self, **hyperparameters: Any) -> None:
-        self._hyperparameters = dict(hyperparameters)
-
-    # --- scikit-learn parameter protocol ----------------------------------------------------
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The hyperparameters given (SageMaker names)."""
-        return dict(self._hyperparameters)
-
-    def set_params(self, **params: Any) -> XGBoostEstimator:
-        """Update hyperparameters; returns self."""
-        self._hyperparameters.update(params)
-        return self
-
-    def __repr__(self, N_CHAR_MAX: int = 700) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self._hyperparameters.items())
-        return f"{type(self).__name__}({args})"
 
     @property
     def objective(self) -> str:
