@@ -56,6 +56,24 @@ def _expit(x: np.ndarray) -> np.ndarray:
     return np.where(x >= 0, inv, e * inv)
 
 
+def _logistic(m: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``log(1 + exp(-m))`` and its gradient ``-t * sigmoid(-m)`` from one ``exp(-|m|)``.
+
+    Stable, and in place where possible: this runs once per mini-batch.
+    """
+    e = np.abs(m)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    L = np.log1p(e)
+    L += np.maximum(-m, 0.0)
+    inv = np.add(e, 1.0)
+    np.reciprocal(inv, out=inv)
+    G = np.multiply(e, inv, out=e)
+    np.copyto(G, inv, where=m < 0)
+    G *= -t
+    return L, G
+
+
 def softmax(Z: np.ndarray) -> np.ndarray:
     """Softmax over the last axis."""
     e = np.exp(Z - Z.max(axis=-1, keepdims=True))
@@ -80,11 +98,7 @@ def loss_and_grad(
         t = 2.0 * yc - 1.0
         m = t * Z
         if loss == "logistic":
-            # log(1 + exp(-m)) and sigmoid(-m) from one exp(-|m|): stable and ~8x faster
-            # than logaddexp plus a masked sigmoid.
-            e = np.exp(-np.abs(m))
-            inv = 1.0 / (1.0 + e)
-            return np.maximum(-m, 0.0) + np.log1p(e), -t * np.where(m >= 0, e * inv, inv)
+            return _logistic(m, t)
         active = m < p.margin
         return np.maximum(p.margin - m, 0.0), np.where(active, -t, 0.0).astype(Z.dtype)
     r = Z - yc

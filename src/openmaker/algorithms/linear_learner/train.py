@@ -33,6 +33,7 @@ from openmaker.algorithms.linear_learner.evaluate import (
     MulticlassMetrics,
     RegressionMetrics,
     calibrate,
+    criterion_values,
 )
 from openmaker.algorithms.linear_learner.inputs import BatchSource, check_labels, head_sample
 from openmaker.algorithms.linear_learner.losses import (
@@ -48,6 +49,8 @@ from openmaker.errors import DataFormatError, ValidationError
 from openmaker.spec.algorithm import ChannelInput, TrainingContext
 
 EVAL_BATCH = 10_000
+#: Models within this much of the best grid criterion are calibrated exactly.
+SELECTION_MARGIN = 0.005
 
 
 def _prepare_sample(settings: Settings, channel: ChannelInput) -> tuple[Any, np.ndarray, int]:
@@ -116,17 +119,46 @@ class _Calibration:
     def mean_loss(self) -> np.ndarray:
         return self.loss / max(self.n, 1)
 
+    def _kwargs(self, settings: Settings) -> dict[str, Any]:
+        return {
+            "beta": settings.f_beta,
+            "target_precision": settings.target_precision,
+            "target_recall": settings.target_recall,
+        }
+
+    def binned_criterion(self, settings: Settings) -> np.ndarray:
+        """Per model: the criterion on a grid of thresholds (see ``criterion_values``)."""
+        S, y = np.concatenate(self.scores), np.concatenate(self.labels)
+        return criterion_values(S, y, settings.criterion, **self._kwargs(settings))
+
+    def sampled_criterion(self, settings: Settings) -> float:
+        """The early-stopping value: the best model's criterion on a grid of thresholds."""
+        return float(np.max(self.binned_criterion(settings)))
+
     def criterion(self, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
-        """Per model: (criterion value, threshold)."""
-        return calibrate(
-            np.concatenate(self.scores),
-            np.concatenate(self.labels),
+        """Per model: (criterion value, threshold), exact for every model that can win.
+
+        Models whose grid value is more than ``SELECTION_MARGIN`` below the best cannot beat
+        it once calibrated exactly (the grid is within ~1e-4 of the exact value), so only the
+        contenders are sorted; the others keep their grid value and the default threshold.
+        """
+        S, y = np.concatenate(self.scores), np.concatenate(self.labels)
+        values = self.binned_criterion(settings)
+        thresholds = np.full(len(values), _default_threshold(settings))
+        finite = np.isfinite(values)
+        if not finite.any():
+            contenders = np.arange(len(values))
+        else:
+            contenders = np.flatnonzero(values >= values[finite].max() - SELECTION_MARGIN)
+        exact, thr = calibrate(
+            S[:, contenders],
+            y,
             settings.criterion,
-            beta=settings.f_beta,
-            target_precision=settings.target_precision,
-            target_recall=settings.target_recall,
             default_threshold=_default_threshold(settings),
+            **self._kwargs(settings),
         )
+        values[contenders], thresholds[contenders] = exact, thr
+        return values, thresholds
 
 
 def _prob(Z: np.ndarray) -> np.ndarray:
@@ -161,30 +193,19 @@ def _select(settings: Settings, cal: _Calibration) -> tuple[int, float]:
     return int(np.argmin(cal.mean_loss())), _default_threshold(settings)
 
 
-def train(
-    hyperparameters: dict[str, Any],
-    channels: Mapping[str, ChannelInput],
-    context: TrainingContext,
-) -> None:
-    """Train Linear Learner and write ``model_algo-1`` into ``context.model_dir``."""
-    settings = resolve(hyperparameters)
-    log = MetricLog(context)
-    train_ch = channels["train"]
-    validation = channels.get("validation")
-    test = channels.get("test")
-    X_s, y_s, d = _prepare_sample(settings, train_ch)
-    scaler = fit_scaler(X_s, y_s, settings, "train")
-    log.info(scaler.as_log())
-    positive, class_weights = _weights(settings, y_s)
-    net = ParallelLinear(settings, scaler, d, positive_weight=positive, class_weights=class_weights)
-    args = (settings.predictor_type, settings.num_classes, d)
-    train_src = BatchSource(train_ch, settings.mini_batch_size, *args)
-    val_src = BatchSource(validation, EVAL_BATCH, *args) if validation is not None else None
+def _fit(
+    settings: Settings,
+    net: ParallelLinear,
+    train_src: BatchSource,
+    val_src: BatchSource | None,
+    sample: tuple[Any, np.ndarray],
+    log: MetricLog,
+) -> tuple[Any, int, float]:
+    """The epochs with early stopping; returns (best state, best model, its threshold)."""
     objective = OBJECTIVE_NAMES[settings.loss]
     keep = _uses_criterion(settings)
     maximize = keep and val_src is not None
     criteria = f"sampled_{settings.criterion}" if maximize else "loss"
-
     best_value: float | None = None
     best_state = net.state.copy()
     best_cal: _Calibration | None = None
@@ -207,7 +228,7 @@ def train(
                 cal.add(batch.X, batch.y)
             val_loss = cal.mean_loss()
             log.quality("validation", f"{objective}_objective", float(val_loss.min()), epoch=epoch)
-            value = float(np.max(cal.criterion(settings)[0])) if maximize else float(val_loss.min())
+            value = cal.sampled_criterion(settings) if maximize else float(val_loss.min())
         else:
             value = float(train_loss.min())
         log.early_stopping(epoch, criteria, value)
@@ -225,11 +246,39 @@ def train(
 
     if best_cal is None:  # no validation channel: select on the train sample
         best_cal = _Calibration(net, settings.num_calibration_samples, keep)
-        best_cal.add(X_s, y_s, best_state)
+        best_cal.add(*sample, best_state)
     m, threshold = _select(settings, best_cal)
     log.info(
         "Best model found for hyperparameters: " + json.dumps(settings.models[m].as_log_dict())
     )
+    return best_state, m, threshold
+
+
+def train(
+    hyperparameters: dict[str, Any],
+    channels: Mapping[str, ChannelInput],
+    context: TrainingContext,
+) -> None:
+    """Train Linear Learner and write ``model_algo-1`` into ``context.model_dir``."""
+    settings = resolve(hyperparameters)
+    log = MetricLog(context)
+    train_ch = channels["train"]
+    validation = channels.get("validation")
+    test = channels.get("test")
+    X_s, y_s, d = _prepare_sample(settings, train_ch)
+    scaler = fit_scaler(X_s, y_s, settings, "train")
+    log.info(scaler.as_log())
+    positive, class_weights = _weights(settings, y_s)
+    net = ParallelLinear(settings, scaler, d, positive_weight=positive, class_weights=class_weights)
+    args = (settings.predictor_type, settings.num_classes, d)
+    train_src = BatchSource(train_ch, settings.mini_batch_size, *args)
+    val_src = BatchSource(validation, EVAL_BATCH, *args) if validation is not None else None
+    # Mini-batch products are tiny (1,000 x d by d x 32): a second BLAS thread only adds
+    # synchronisation (2-3x slower here, far worse when the machine is busy).
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        best_state, m, threshold = _fit(settings, net, train_src, val_src, (X_s, y_s), log)
     W, b = net.export(m, best_state)
     meta = {
         "predictor_type": settings.predictor_type,
