@@ -180,7 +180,13 @@ def _is_int(x: Any) -> bool:
     return isinstance(x, int) and not isinstance(x, bool) and x >= 0
 
 
+#: The number types ``json.loads`` produces; a list of only these needs no per-value check.
+_PLAIN_NUMBERS = frozenset({float, int})
+
+
 def _numbers(values: Any, where: dict[str, Any], what: str) -> np.ndarray:
+    if isinstance(values, list) and set(map(type, values)) <= _PLAIN_NUMBERS:
+        return np.array(values, dtype=np.float32)
     if not isinstance(values, list) or not all(_is_number(v) for v in values):
         raise DataFormatError(f"{what!r} must be a list of numbers", **where)
     return np.array([np.nan if v is None else v for v in values], dtype=np.float32)
