@@ -22,6 +22,10 @@ BUILTINS: dict[str, str] = {
     "linear-learner": "openmaker.algorithms.linear_learner.spec:SPEC",
     "kmeans": "openmaker.algorithms.kmeans.spec:SPEC",
     "pca": "openmaker.algorithms.pca.spec:SPEC",
+    "factorization-machines": "openmaker.algorithms.factorization_machines.spec:SPEC",
+    "knn": "openmaker.algorithms.knn.spec:SPEC",
+    "ipinsights": "openmaker.algorithms.ip_insights.spec:SPEC",
+    "randomcutforest": "openmaker.algorithms.random_cut_forest.spec:SPEC",
 }
 
 

@@ -20,7 +20,7 @@ from openmaker.spec.channels import Channel, parse_content_type
 from openmaker.spec.hyperparameters import Hyperparameter, Rule, validate
 from openmaker.spec.metrics import MetricDefinition
 
-ProblemType = Literal["regression", "binary", "multiclass", "unsupervised"]
+ProblemType = Literal["regression", "binary", "multiclass", "unsupervised", "entity_ip"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,9 @@ class ChannelInput:
         path: File mode: the local folder the data was materialised into.
         uris: Pipe mode: the source files (URIs), streamed without materialising.
         compression: ``None`` or ``Gzip`` (gzip is also detected from the bytes).
+        distribution: ``S3DataDistributionType``: ``FullyReplicated`` or ``ShardedByS3Key``
+            (in a multi-host job a sharded channel holds only this host's files; see
+            :mod:`openmaker.distributed.sharding`).
     """
 
     name: str
@@ -44,6 +47,7 @@ class ChannelInput:
     path: Path | None = None
     uris: tuple[str, ...] = ()
     compression: str = "None"
+    distribution: str = "FullyReplicated"
 
     def sources(self) -> list[str]:
         """The files to read, whatever the mode (local paths in File mode, URIs in Pipe mode)."""
@@ -100,6 +104,27 @@ class Model(Protocol):
 
     def predict(self, body: bytes, content_type: str, accept: str | None) -> tuple[bytes, str]:
         """Answer one request: returns the response body and its content type."""
+        ...
+
+
+@runtime_checkable
+class BatchModel(Protocol):
+    """Optional for a :class:`Model`: answer several requests with one prediction.
+
+    The serving process groups the requests that arrive for a model while it is busy (its
+    micro-batch) and calls ``predict_batch`` with them when the model has it. Row-wise models
+    get it cheaply from :func:`openmaker.algorithms.common.inference.predict_batch`.
+    """
+
+    def predict_batch(
+        self, requests: Sequence[tuple[bytes, str, str | None]]
+    ) -> list[tuple[bytes, str]]:
+        """Answer ``(body, content_type, accept)`` requests, in order, as ``predict`` would.
+
+        Raises:
+            Exception: if any request fails; the caller then calls ``predict`` on each
+                request, so every request gets its own answer or error.
+        """
         ...
 
 

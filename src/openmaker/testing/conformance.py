@@ -106,6 +106,9 @@ def _write_channel(root: Path, name: str, X, y, content_type: str) -> Path:  # t
 
     folder = root / "data" / name
     folder.mkdir(parents=True, exist_ok=True)
+    if X.dtype == object:  # string records (entity_ip): CSV lines of the cells as they are
+        (folder / "part-0").write_bytes(encode_request(X, content_type) + b"\n")
+        return folder
     write_dataset(Dataset(X, y, None), str(folder / "part-0"), content_type)
     return folder
 
@@ -166,6 +169,10 @@ def _check_metrics(spec: AlgorithmSpec, log: str, had_validation: bool) -> None:
 
 
 def _check_predict(spec: AlgorithmSpec, model_dir: Path, problem: Problem) -> None:
+    from openmaker.serving import detect_algorithm
+
+    if spec.name in _registered() and (found := detect_algorithm(model_dir)) != spec.name:
+        raise _fail(spec, f"load_model() would take its model for {found!r}")
     model = spec.model_class().load(model_dir)
     X = problem.X_val[:5]
     for ct in spec.request_content_types:
@@ -179,6 +186,12 @@ def _check_predict(spec: AlgorithmSpec, model_dir: Path, problem: Problem) -> No
                 raise _fail(spec, f"predict({ct} -> {accept}) returned no bytes")
             if out_type.split(";")[0].strip() != accept:
                 raise _fail(spec, f"predict asked for {accept}, answered {out_type}")
+
+
+def _registered() -> set[str]:
+    from openmaker.algorithms import registry
+
+    return set(registry.names())
 
 
 def check_algorithm(name: str, *, content_types: tuple[str, ...] | None = None) -> None:

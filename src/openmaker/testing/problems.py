@@ -18,8 +18,32 @@ class Problem:
     y_val: np.ndarray | None
 
 
+def make_entity_ip(n: int = 240, seed: int = 0) -> Problem:
+    """``entity_ip``: (entity id, IPv4) string pairs, as IP Insights reads them.
+
+    Each of ``n // 12`` entities logs in from its own /24 subnet; ``X`` is an object array of
+    shape (n, 2), ``y`` is None.
+    """
+    rng = np.random.default_rng(seed)
+    n_entities = max(2, n // 12)
+    subnets = rng.integers(1, 224, size=(n_entities, 3))
+    who = rng.integers(0, n_entities, size=n)
+    host = rng.integers(1, 255, size=n)
+    X = np.array(
+        [
+            [f"user{e}", "{}.{}.{}.{}".format(*subnets[e], h)]
+            for e, h in zip(who, host, strict=True)
+        ],
+        dtype=object,
+    )
+    cut = int(n * 0.75)
+    return Problem("entity_ip", X[:cut], None, X[cut:], None)
+
+
 def make_problem(kind: str, *, n: int = 240, d: int = 6, seed: int = 0) -> Problem:
-    """Generated data for ``kind`` (regression, binary, multiclass, unsupervised)."""
+    """Generated data for ``kind`` (regression, binary, multiclass, unsupervised, entity_ip)."""
+    if kind == "entity_ip":
+        return make_entity_ip(n, seed)
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, d)).astype("float32")
     w = rng.normal(size=d)
@@ -44,13 +68,17 @@ def make_problem(kind: str, *, n: int = 240, d: int = 6, seed: int = 0) -> Probl
     )
 
 
+def _csv_cell(value: object) -> str:
+    return value if isinstance(value, str) else repr(float(value))  # type: ignore[arg-type]
+
+
 def encode_request(X: np.ndarray, content_type: str) -> bytes:
-    """Features as an inference request body in ``content_type``."""
+    """Features (numbers, or strings for ``entity_ip``) as a request body in ``content_type``."""
     import io
     import json
 
     if content_type == "text/csv":
-        return "\n".join(",".join(repr(float(v)) for v in row) for row in X).encode()
+        return "\n".join(",".join(_csv_cell(v) for v in row) for row in X).encode()
     if content_type == "text/libsvm":
         return "\n".join(
             " ".join(f"{j}:{float(v)!r}" for j, v in enumerate(row) if v != 0) for row in X

@@ -15,6 +15,8 @@ if TYPE_CHECKING:  # pragma: no cover
         decode_features,
         encode_predictions,
         negotiate_accept,
+        predict_batch,
+        predict_records_batch,
     )
     from openmaker.algorithms.common.input import (
         channel_batches,
@@ -32,6 +34,8 @@ _LAZY = {
     "decode_features": "inference",
     "encode_predictions": "inference",
     "negotiate_accept": "inference",
+    "predict_batch": "inference",
+    "predict_records_batch": "inference",
     "channel_batches": "input",
     "check_finite": "input",
     "check_feature_dim": "input",
@@ -62,6 +66,8 @@ __all__ = [
     "encode_predictions",
     "load_model_arrays",
     "negotiate_accept",
+    "predict_batch",
+    "predict_records_batch",
     "quality_metric",
     "sample_rows",
     "save_model_arrays",

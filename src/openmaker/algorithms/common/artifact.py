@@ -52,3 +52,12 @@ def load_model_arrays(model_dir: str | Path) -> tuple[dict[str, np.ndarray], dic
         arrays = {k: data[k] for k in data.files if k != "__meta__"}
         meta = json.loads(bytes(data["__meta__"]).decode())
     return arrays, meta
+
+
+def load_model_meta(model_dir: str | Path) -> dict[str, Any]:
+    """Only the JSON metadata of ``model_algo-1`` (the arrays are not read)."""
+    path = Path(model_dir) / MODEL_FILE
+    if not path.exists():
+        raise ValidationError(f"{path} not found: not a model of a first-party algorithm")
+    with np.load(path, allow_pickle=False) as data:
+        return json.loads(bytes(data["__meta__"]).decode())  # type: ignore[no-any-return]

@@ -10,10 +10,10 @@ SageMaker does not document CSV).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from openmaker.errors import UnsupportedContentTypeError
+from openmaker.errors import UnsupportedContentTypeError, ValidationError
 from openmaker.spec.channels import ContentType, parse_content_type
 
 FIRST_PARTY_REQUEST_TYPES: tuple[str, ...] = (
@@ -121,3 +121,129 @@ def encode_predictions(
             lines.append(",".join(cells))
         return ("\n".join(lines) + "\n").encode(), media
     raise UnsupportedContentTypeError(media, supported)  # pragma: no cover
+
+
+# --- micro-batching ------------------------------------------------------------------------
+
+
+def predict_batch(
+    requests: Sequence[tuple[bytes, str, str | None]],
+    *,
+    decode: Callable[[bytes, str], Any],
+    predict_rows: Callable[[Any], Any],
+    encode: Callable[[Any, str | None], tuple[bytes, str]],
+    check_accept: Callable[[str | None], object] | None = None,
+) -> list[tuple[bytes, str]]:
+    """Answer several requests with one call of ``predict_rows`` (the serving micro-batch).
+
+    Each body is decoded to a feature matrix (1-line CSV bodies of the same content type and
+    delimiter are decoded together, with one parser call), the matrices are stacked, predicted
+    at once and the per-row outputs cut back per request and encoded with each request's
+    Accept. The answers are the ones ``predict`` gives each request alone (row-wise models;
+    BLAS-based models may differ in the last bits).
+
+    Args:
+        requests: ``(body, content_type, accept)`` tuples.
+        decode: ``(body, content_type) -> X``: one request's features (2-D ndarray or CSR),
+            raising the model's 400/415 errors.
+        predict_rows: ``X -> outputs``, one output per row (ndarray or sequence).
+        encode: ``(outputs of one request, accept) -> (body, content type)``.
+        check_accept: raises for an unsupported Accept before any work.
+
+    Raises:
+        OpenmakerError: any request fails, or the matrices cannot be stacked (different
+            widths, dtypes, dense and sparse mixed). The caller (the serving process) then
+            predicts the requests one by one, so each gets its own answer or error.
+    """
+    if check_accept is not None:
+        for _, _, accept in requests:
+            check_accept(accept)
+    blocks = _decode_all(requests, decode)
+    X = _stack(blocks)
+    outputs = predict_rows(X)
+    sizes = [int(b.shape[0]) for b in blocks]
+    if len(outputs) != sum(sizes):
+        raise ValidationError(f"predict_rows returned {len(outputs)} outputs for {sum(sizes)} rows")
+    answers = []
+    lo = 0
+    for (_, _, accept), n in zip(requests, sizes, strict=True):
+        answers.append(encode(outputs[lo : lo + n], accept))
+        lo += n
+    return answers
+
+
+def _decode_all(
+    requests: Sequence[tuple[bytes, str, str | None]], decode: Callable[[bytes, str], Any]
+) -> list[Any]:
+    from openmaker.data.csv import SMALL_BODY_BYTES, sniff_delimiter
+
+    blocks: list[Any] = [None] * len(requests)
+    # 1-line CSV bodies: one parser call per (content type, delimiter) group, in pieces small
+    # enough for the parser's exact per-line path.
+    groups: dict[tuple[str, str], list[tuple[int, bytes]]] = {}
+    for i, (body, content_type, _) in enumerate(requests):
+        line = body.rstrip(b"\r\n")
+        media = content_type.split(";", 1)[0].strip().lower() if content_type else ""
+        if media == ContentType.CSV and line.strip() and b"\n" not in line:
+            text = line.decode("utf-8", "replace")
+            groups.setdefault((content_type, sniff_delimiter(text)), []).append((i, line))
+    for (content_type, _), members in groups.items():
+        start = 0
+        while start < len(members):
+            size, end = 0, start
+            while end < len(members) and (
+                end == start or size + len(members[end][1]) < SMALL_BODY_BYTES
+            ):
+                size += len(members[end][1]) + 1
+                end += 1
+            piece = members[start:end]
+            if len(piece) > 1:
+                try:
+                    X = decode(b"\n".join(line for _, line in piece), content_type)
+                except Exception:  # decoded one by one below, so the bad one raises alone
+                    X = None
+                # every line is one row, or the joint parse does not stand for the parts
+                if X is not None and getattr(X, "ndim", 0) == 2 and X.shape[0] == len(piece):
+                    for row, (i, _) in enumerate(piece):
+                        blocks[i] = X[row : row + 1]
+            start = end
+    for i, (body, content_type, _) in enumerate(requests):
+        if blocks[i] is None:
+            blocks[i] = decode(body, content_type)
+    return blocks
+
+
+def _stack(blocks: list[Any]) -> Any:
+    import numpy as np
+    import scipy.sparse as sp
+
+    if all(isinstance(b, np.ndarray) and b.ndim == 2 for b in blocks):
+        if len({(b.shape[1], b.dtype) for b in blocks}) == 1:
+            return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
+    elif all(sp.issparse(b) for b in blocks) and len({b.shape[1] for b in blocks}) == 1:
+        return sp.vstack(blocks, format="csr")
+    raise ValidationError("the requests of a batch have different feature widths, types or layouts")
+
+
+def predict_records_batch(
+    requests: Sequence[tuple[bytes, str, str | None]],
+    records: Callable[[Any], Sequence[Mapping[str, Any]]],
+    *,
+    request_types: Sequence[str] = FIRST_PARTY_REQUEST_TYPES,
+    response_types: Sequence[str] = FIRST_PARTY_ACCEPT_TYPES,
+    top_key: str = "predictions",
+) -> list[tuple[bytes, str]]:
+    """:func:`predict_batch` for a first-party model: ``records(X)`` gives one mapping per row.
+
+    A model whose ``predict`` is ``encode_predictions(records(decode_features(body)), accept)``
+    gets its ``predict_batch`` from this with the same arguments.
+    """
+    return predict_batch(
+        requests,
+        decode=lambda body, content_type: decode_features(body, content_type, request_types),
+        predict_rows=records,
+        encode=lambda rows, accept: encode_predictions(
+            rows, accept, top_key=top_key, supported=response_types
+        ),
+        check_accept=lambda accept: negotiate_accept(accept, response_types),
+    )

@@ -14,6 +14,7 @@ documentation calls it the Euclidean distance to the nearest centre.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from openmaker.algorithms.common import (
     encode_predictions,
     load_model_arrays,
     negotiate_accept,
+    predict_records_batch,
 )
 from openmaker.algorithms.kmeans.distance import is_sparse, nearest, row_sq_norms
 from openmaker.algorithms.kmeans.spec import REQUEST_CONTENT_TYPES, RESPONSE_CONTENT_TYPES
@@ -148,9 +150,22 @@ class KMeansModel:
         """Answer one request with each record's closest cluster and distance to it."""
         negotiate_accept(accept, RESPONSE_CONTENT_TYPES)  # 415 before any work
         X = decode_features(body, content_type, REQUEST_CONTENT_TYPES)
+        return encode_predictions(self._records(X), accept, supported=RESPONSE_CONTENT_TYPES)
+
+    def predict_batch(
+        self, requests: Sequence[tuple[bytes, str, str | None]]
+    ) -> list[tuple[bytes, str]]:
+        """Answer several requests with one search (the serving process's micro-batch)."""
+        return predict_records_batch(
+            requests,
+            self._records,
+            request_types=REQUEST_CONTENT_TYPES,
+            response_types=RESPONSE_CONTENT_TYPES,
+        )
+
+    def _records(self, X: Any) -> list[dict[str, float]]:
         labels, dist = self.assign(X)
-        records = [
+        return [
             {"closest_cluster": float(c), "distance_to_cluster": float(v)}
             for c, v in zip(labels.tolist(), dist.tolist(), strict=True)
         ]
-        return encode_predictions(records, accept, supported=RESPONSE_CONTENT_TYPES)

@@ -15,6 +15,7 @@ label / the prediction), one record a line.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from openmaker.algorithms.common import (
     decode_features,
     encode_predictions,
     load_model_arrays,
+    predict_records_batch,
 )
 from openmaker.data import fit_width
 from openmaker.data.dataset import Dataset
@@ -77,6 +79,15 @@ class LinearLearnerModel:
     def predict(self, body: bytes, content_type: str, accept: str | None) -> tuple[bytes, str]:
         """Answer one request (see the module docstring for the shapes)."""
         X = decode_features(body, content_type)
+        return encode_predictions(self._records(X), accept)
+
+    def predict_batch(
+        self, requests: Sequence[tuple[bytes, str, str | None]]
+    ) -> list[tuple[bytes, str]]:
+        """Answer several requests with one product (the serving process's micro-batch)."""
+        return predict_records_batch(requests, self._records)
+
+    def _records(self, X: Any) -> list[dict[str, Any]]:
         score, label = self.predict_array(X)
         records: list[dict[str, Any]]
         if label is None:
@@ -91,4 +102,4 @@ class LinearLearnerModel:
                 {"score": float(s), "predicted_label": int(k)}
                 for s, k in zip(score, label, strict=True)
             ]
-        return encode_predictions(records, accept)
+        return records

@@ -12,6 +12,7 @@ the projection's values comma-separated, one record a line (CSV, an openmaker ex
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from openmaker.algorithms.common import (
     encode_predictions,
     load_model_arrays,
     negotiate_accept,
+    predict_records_batch,
 )
 from openmaker.algorithms.pca.spec import REQUEST_CONTENT_TYPES, RESPONSE_CONTENT_TYPES
 from openmaker.errors import DataFormatError, ValidationError
@@ -107,8 +109,21 @@ class PCAModel:
         """Answer one request with the projection of every record."""
         negotiate_accept(accept, RESPONSE_CONTENT_TYPES)  # 415 before any work
         X = decode_features(body, content_type, REQUEST_CONTENT_TYPES)
-        P = self.project(X)
-        records = [{"projection": row} for row in P.tolist()]
         return encode_predictions(
-            records, accept, top_key="projections", supported=RESPONSE_CONTENT_TYPES
+            self._records(X), accept, top_key="projections", supported=RESPONSE_CONTENT_TYPES
         )
+
+    def predict_batch(
+        self, requests: Sequence[tuple[bytes, str, str | None]]
+    ) -> list[tuple[bytes, str]]:
+        """Answer several requests with one projection (the serving process's micro-batch)."""
+        return predict_records_batch(
+            requests,
+            self._records,
+            request_types=REQUEST_CONTENT_TYPES,
+            response_types=RESPONSE_CONTENT_TYPES,
+            top_key="projections",
+        )
+
+    def _records(self, X: Any) -> list[dict[str, Any]]:
+        return [{"projection": row} for row in self.project(X).tolist()]

@@ -239,18 +239,52 @@ class XGBoostModel:
             UnsupportedContentTypeError: unsupported request content type or Accept type.
             DataFormatError: undecodable payload or wrong feature count.
         """
-        from openmaker.data import decode_request
-
         media, params = self._request_type(content_type)
         out_type = self._response_type(accept)
+        X = self._decode(body, media, params)
+        return self._encode(self.predict_array(X), out_type), out_type
+
+    def predict_batch(
+        self, requests: Sequence[tuple[bytes, str, str | None]]
+    ) -> list[tuple[bytes, str]]:
+        """Answer several ``(body, content_type, accept)`` requests with one prediction.
+
+        The serving process's micro-batch (see :class:`openmaker.spec.algorithm.BatchModel`):
+        the answers are the ones :meth:`predict` gives each request.
+
+        Raises:
+            OpenmakerError: any request fails (the caller then predicts them one by one).
+        """
+        from openmaker.algorithms.common.inference import predict_batch
+
+        def decode(body: bytes, content_type: str) -> Any:
+            return self._decode(body, *self._request_type(content_type))
+
+        def encode(preds: np.ndarray, accept: str | None) -> tuple[bytes, str]:
+            out_type = self._response_type(accept)
+            return self._encode(preds, out_type), out_type
+
+        return predict_batch(
+            requests,
+            decode=decode,
+            predict_rows=self.predict_array,
+            encode=encode,
+            check_accept=self._response_type,
+        )
+
+    @staticmethod
+    def _decode(body: bytes, media: str, params: dict[str, str]) -> Any:
+        from openmaker.data import decode_request
+
         data = decode_request(body, media, params)
         if data.n_rows == 0:
             raise DataFormatError("The request holds no records")
-        preds = self.predict_array(data.X)
+        return data.X
+
+    def _encode(self, preds: np.ndarray, out_type: str) -> bytes:
         if self.inference_output:
-            rows = [self._selected(p) for p in preds]
-            return self._encode_rows(rows, out_type), out_type
-        return self._encode_scores(preds, out_type), out_type
+            return self._encode_rows([self._selected(p) for p in preds], out_type)
+        return self._encode_scores(preds, out_type)
 
     # --- content negotiation -----------------------------------------------------------------
     @staticmethod
