@@ -67,7 +67,8 @@ class Estimator:
     Args:
         algorithm: SageMaker's name (``xgboost``) or a training image URI.
         hyperparameters: SageMaker's names; values may be typed or strings.
-        instance_count: hosts (1 on the local executor).
+        instance_count: hosts (``InstanceCount``); more than one trains data-parallel
+            (xgboost, linear-learner, kmeans, pca), locally or on Ray (docs/scaling.md).
         instance_type: recorded as given (``ml.m5.xlarge``...); ``local`` is accepted.
         output_path: where ``<job>/output/model.tar.gz`` goes (default: the artifacts URI).
         max_run: ``MaxRuntimeInSeconds``.
@@ -221,6 +222,7 @@ class Estimator:
         serializer: Any = None,
         deserializer: Any = None,
         data_capture_config: Any = None,
+        async_inference_config: Any = None,
         wait: bool = True,
         url: str | None = None,
     ) -> Any:
@@ -236,6 +238,7 @@ class Estimator:
             serializer=serializer,
             deserializer=deserializer,
             data_capture_config=data_capture_config,
+            async_inference_config=async_inference_config,
             wait=wait,
             url=url,
         )

@@ -5,7 +5,11 @@
 | ``OPENMAKER_HOME`` | ``~/.openmaker`` | where the database, job folders and artifacts live |
 | ``OPENMAKER_DATABASE_URL`` | ``sqlite:///$OPENMAKER_HOME/openmaker.db`` | any SQLAlchemy URL |
 | ``OPENMAKER_ARTIFACTS_URI`` | ``$OPENMAKER_HOME/artifacts`` | default output location |
-| ``OPENMAKER_EXECUTOR`` | ``local`` | where jobs run |
+| ``OPENMAKER_EXECUTOR`` | ``local`` | where jobs run: ``local``, ``ray`` or ``ray://host:10001`` |
+| ``RAY_ADDRESS`` | unset | the Ray cluster of the ``ray`` executor (unset: a running local one, |
+| | | else a private local instance per job) |
+| ``OPENMAKER_RAY_INSTANCE_TYPES`` | unset | JSON (or a JSON file) overriding the InstanceType -> |
+| | | CPUs / GPUs table of the ``ray`` executor |
 | ``OPENMAKER_S3_ENDPOINT_URL`` | unset | S3-compatible endpoint for ``s3://`` URIs |
 | ``OPENMAKER_REGION`` | ``us-east-1`` | region written into ARNs |
 | ``OPENMAKER_ACCOUNT_ID`` | ``000000000000`` | account written into ARNs |
@@ -26,6 +30,7 @@ class Settings:
     database_url: str
     artifacts_uri: str
     executor: str
+    ray_address: str | None
     s3_endpoint_url: str | None
     region: str
     account_id: str
@@ -49,6 +54,7 @@ def get_settings() -> Settings:
         or f"sqlite:///{home / 'openmaker.db'}",
         artifacts_uri=os.environ.get("OPENMAKER_ARTIFACTS_URI") or str(home / "artifacts"),
         executor=os.environ.get("OPENMAKER_EXECUTOR", "local"),
+        ray_address=os.environ.get("RAY_ADDRESS") or None,
         s3_endpoint_url=os.environ.get("OPENMAKER_S3_ENDPOINT_URL") or None,
         region=os.environ.get("OPENMAKER_REGION", "us-east-1"),
         account_id=os.environ.get("OPENMAKER_ACCOUNT_ID", "000000000000"),

@@ -44,6 +44,20 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
 @click.option(
     "--logs/--no-logs", default=True, show_default=True, help="Show the log while waiting."
 )
+@click.option("--instance-count", type=int, default=1, show_default=True, help="Hosts.")
+@click.option("--instance-type", default="ml.m5.large", show_default=True)
+@click.option(
+    "--distribution",
+    type=click.Choice(["FullyReplicated", "ShardedByS3Key"]),
+    default="FullyReplicated",
+    show_default=True,
+    help="S3DataDistributionType of every channel (several hosts).",
+)
+@click.option(
+    "--executor",
+    default=None,
+    help="local, ray or ray://host:10001 (default: OPENMAKER_EXECUTOR, else local).",
+)
 def train(
     algorithm: str,
     channels: tuple[str, ...],
@@ -56,21 +70,34 @@ def train(
     checkpoint_uri: str | None,
     wait: bool,
     logs: bool,
+    instance_count: int,
+    instance_type: str,
+    distribution: str,
+    executor: str | None,
 ) -> None:
     """Train ALGORITHM (SageMaker's name, e.g. xgboost) on your data."""
     from openmaker.cli.follow import follow_job
-    from openmaker.estimator import Estimator
+    from openmaker.estimator import Estimator, TrainingInput
+    from openmaker.executors.base import use_executor
     from openmaker.jobs.service import TrainingJobService
 
+    if executor:
+        use_executor(executor)
     est = Estimator(
         algorithm,
         _pairs(hyperparameters, "--hp"),
         output_path=output_path,
         max_run=max_runtime,
         checkpoint_s3_uri=checkpoint_uri,
+        instance_count=instance_count,
+        instance_type=instance_type,
     )
+    inputs = {
+        name: TrainingInput(uri, distribution=distribution)
+        for name, uri in _pairs(channels, "--channel").items()
+    }
     request = est.create_request(
-        _pairs(channels, "--channel"),
+        inputs,  # type: ignore[arg-type]
         content_type=content_type,
         input_mode=input_mode,
         job_name=job_name,

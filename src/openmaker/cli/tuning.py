@@ -123,6 +123,11 @@ def _is_int(text: str) -> bool:
 @click.option("--job-name", default=None, help="Tuning job name (1-32 characters).")
 @click.option("--plot", "plot_path", default=None, help="Write objective vs trial (.html/.png).")
 @click.option("--wait/--no-wait", default=True, show_default=True)
+@click.option(
+    "--executor",
+    default=None,
+    help="Where the trials run: local, ray or ray://host:10001 (default: OPENMAKER_EXECUTOR).",
+)
 def tune(
     algorithm: str,
     channels: tuple[str, ...],
@@ -146,10 +151,15 @@ def tune(
     job_name: str | None,
     plot_path: str | None,
     wait: bool,
+    executor: str | None,
 ) -> None:
     """Tune ALGORITHM's hyperparameters: many training jobs, learning which to try next."""
     from openmaker.estimator import Estimator
+    from openmaker.executors.base import use_executor
     from openmaker.tuning.api import HyperparameterTuner, WarmStartConfig
+
+    if executor:
+        use_executor(executor)
 
     est = Estimator(algorithm, _pairs(static, "--static"))
     tuner = HyperparameterTuner(

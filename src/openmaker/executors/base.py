@@ -26,12 +26,34 @@ class Executor(Protocol):
 
 
 def get_executor(name: str | None = None) -> Executor:
-    """The executor named ``name`` (default: ``OPENMAKER_EXECUTOR``, else ``local``)."""
+    """The executor named ``name`` (default: ``OPENMAKER_EXECUTOR``, else ``local``).
+
+    ``ray`` uses the cluster at ``RAY_ADDRESS``; ``ray://host:port`` names one (Ray Client).
+    """
     from openmaker.settings import get_settings
 
-    name = name or get_settings().executor
+    settings = get_settings()
+    name = name or settings.executor
     if name == "local":
         from openmaker.executors.local import LocalExecutor
 
         return LocalExecutor()
-    raise ValidationError(f"Unknown executor {name!r}; available: local")
+    if name == "ray" or name.startswith("ray://"):
+        from openmaker.executors.ray import RayExecutor
+
+        return RayExecutor(name if name.startswith("ray://") else settings.ray_address)
+    raise ValidationError(f"Unknown executor {name!r}; available: local, ray, ray://<host>:<port>")
+
+
+def use_executor(value: str) -> Executor:
+    """Make ``value`` (``local``, ``ray``, ``ray://host:port``) this process's executor: what
+    the CLI's ``--executor`` does. Sets ``OPENMAKER_EXECUTOR`` (and ``RAY_ADDRESS`` for a
+    ``ray://`` address), so the services and the supervisors they start all use it."""
+    import os
+
+    executor = get_executor(value)  # refuses unknown names first
+    if value.startswith("ray://"):
+        os.environ["RAY_ADDRESS"] = value
+        value = "ray"
+    os.environ["OPENMAKER_EXECUTOR"] = value
+    return executor

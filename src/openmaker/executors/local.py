@@ -32,6 +32,7 @@ class LocalExecutor:
         env = dict(os.environ)
         env["OPENMAKER_HOME"] = str(settings.home)
         env["OPENMAKER_DATABASE_URL"] = settings.database_url
+        env.update(self.environment())
         with open(log_dir / "runner.log", "ab") as out:
             proc = subprocess.Popen(
                 [sys.executable, "-m", runner, job_name],
@@ -44,6 +45,10 @@ class LocalExecutor:
             )
         created = psutil.Process(proc.pid).create_time()
         return f"pid:{proc.pid}:{created:.3f}@{socket.gethostname()}"
+
+    def environment(self) -> dict[str, str]:
+        """Variables the supervisor gets on top of this process's environment."""
+        return {"OPENMAKER_EXECUTOR": self.name}
 
     @staticmethod
     def _parse(handle: str) -> tuple[int, float, str] | None:

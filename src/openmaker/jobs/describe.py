@@ -20,7 +20,7 @@ def describe(rec: TrainingJobRecord) -> dict[str, Any]:
         "RoleArn": rec.role_arn or "",
         "InputDataConfig": list(rec.input_data_config),
         "OutputDataConfig": {"KmsKeyId": "", **rec.output_data_config},
-        "ResourceConfig": dict(rec.resource_config),
+        "ResourceConfig": {k: v for k, v in rec.resource_config.items() if k != "RetryStrategy"},
         "StoppingCondition": dict(rec.stopping_condition),
         "CreationTime": rec.creation_time,
         "LastModifiedTime": rec.last_modified_time,
@@ -42,6 +42,8 @@ def describe(rec: TrainingJobRecord) -> dict[str, Any]:
         "EnableManagedSpotTraining": False,
         "Environment": dict(rec.environment or {}),
     }
+    if rec.resource_config.get("RetryStrategy"):
+        out["RetryStrategy"] = dict(rec.resource_config["RetryStrategy"])
     if rec.failure_reason:
         out["FailureReason"] = rec.failure_reason
     if rec.checkpoint_config:

@@ -2,7 +2,9 @@
 
 Reads the configuration files SageMaker would mount, validates, calls the algorithm's
 ``train`` and, on error, writes ``output/failure`` (the platform copies it into
-``FailureReason``) and exits non-zero. Exit codes: 0 success, 1 algorithm error, 2 user error.
+``FailureReason``) and exits non-zero. Exit codes: 0 success, 1 algorithm error, 2 user error,
+3 another host of a multi-host job left it (this host only followed; the supervisor blames the
+other one).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ def build_channels(layout: JobLayout, spec_channels: dict[str, str]) -> dict:
             path=layout.channel_dir(name),
             uris=tuple(sources.get(name, ())),
             compression=conf.get("CompressionType", "None") or "None",
+            distribution=conf.get("S3DistributionType", "FullyReplicated") or "FullyReplicated",
         )
     return channels
 
@@ -72,7 +75,11 @@ def run(job_dir: Path) -> int:
         spec.train_function()(hyperparameters, channels, context)
         return 0
     except OpenmakerError as exc:
+        from openmaker.distributed.collective import HostLeftError
+
         _fail(layout, exc.failure_reason)
+        if isinstance(exc, HostLeftError):
+            return 3
         return 2 if exc.kind == "user" else 1
     except MemoryError:
         _fail(layout, AlgorithmError("Out of memory while training").failure_reason)

@@ -5,26 +5,39 @@ or lists (Pipe mode) the input, runs the algorithm in a subprocess, follows its 
 metrics, enforces ``MaxRuntimeInSeconds`` and stop requests, syncs checkpoints, and uploads
 ``model.tar.gz``. Every status change goes through the store's compare-and-set transitions,
 so a job that was stopped never turns Completed.
+
+With ``ResourceConfig.InstanceCount`` = N > 1 it runs N hosts (``algo-1`` ... ``algo-N``), each
+with its own container folder and its share of every channel (``S3DataDistributionType``), on
+this machine (``local`` executor) or as Ray actors (``ray`` executor); see
+:mod:`openmaker.executors.hosts`. The hosts meet through the job's coordinator
+(:mod:`openmaker.distributed`). All hosts' log lines go to the job's log (lines of ``algo-k``,
+k > 1, prefixed ``[algo-k]``); metrics are parsed from ``algo-1``, which writes the model. When a
+host fails or is lost, the others are stopped and the job fails with that host's reason. The
+supervisor alone writes the metadata store.
+
+A host is *lost* when its process vanishes without a result: its Ray actor or node died, or
+its process was killed by a signal the supervisor did not send. A lost host fails the job with
+``PlatformError: host algo-k was lost: ...`` unless ``RetryStrategy.MaximumRetryAttempts``
+allows restarting every host (secondary status ``Restarting``, then ``Training``; the first
+``MaxRuntimeInSeconds`` deadline still holds). Algorithm and data errors are never retried.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import queue
 import signal
-import subprocess
 import sys
-import threading
 import time
 import traceback
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from openmaker import artifacts, uris
 from openmaker.errors import OpenmakerError, PlatformError
+from openmaker.executors.hosts import HostGroup, HostPlan, LocalHosts
 from openmaker.jobs.layout import JobLayout
 from openmaker.jobs.metrics import MetricParser, definitions_for
 from openmaker.settings import get_settings
@@ -35,6 +48,10 @@ RUNNING = ("InProgress",)
 ACTIVE = ("InProgress", "Stopping")
 POLL_SECONDS = 0.5
 CHECKPOINT_SYNC_SECONDS = 30.0
+#: Seconds the other hosts get to end after one host failed, before they are killed.
+HOST_FAILURE_GRACE = 10.0
+#: Exit code of a host that ended because another host left the job (see the entrypoint).
+PEER_LEFT_EXIT = 3
 
 
 def stop_grace_seconds() -> float:
@@ -48,11 +65,21 @@ def now() -> datetime:
 
 @dataclass
 class Outcome:
-    """How the algorithm process ended."""
+    """How the algorithm processes ended.
+
+    Attributes:
+        returncode: the exit code of the failed host (else of ``algo-1``).
+        stopped: a stop was asked for.
+        timed_out: ``MaxRuntimeInSeconds`` passed.
+        failed_host: rank of the host the job failed on (None: none failed).
+        lost: why that host was lost (its machine or actor vanished), else None.
+    """
 
     returncode: int
     stopped: bool = False
     timed_out: bool = False
+    failed_host: int | None = None
+    lost: str | None = None
 
 
 class JobRunner:
@@ -64,6 +91,37 @@ class JobRunner:
         self.name = name
         self.record: TrainingJobRecord = self.jobs.get(name)
         self.layout = JobLayout(get_settings().jobs_dir / name).create()
+        self.count = max(1, int(self.record.resource_config.get("InstanceCount") or 1))
+        self.hosts = tuple(f"algo-{i + 1}" for i in range(self.count))
+        self.group: HostGroup = LocalHosts(self.layout)  # the real one is chosen in run()
+        self._plans: list[HostPlan] = []
+        self._deadline: float | None = None
+
+    def _num_gpus(self) -> int:
+        """GPUs one host may use: its InstanceType's on Ray (Ray sets CUDA_VISIBLE_DEVICES)."""
+        if self.record.executor != "ray":
+            return 0
+        from openmaker.executors.ray import instance_resources
+
+        return int(instance_resources(self.record.resource_config["InstanceType"]).gpus)
+
+    def _host_group(self) -> HostGroup:
+        """Where the hosts run: Ray actors for the ``ray`` executor, else local processes."""
+        if self.record.executor == "ray":
+            from openmaker.executors.ray_hosts import RayHosts
+
+            return RayHosts(self.record)
+        return LocalHosts(self.layout)
+
+    def _num_cpus(self) -> int:
+        """CPUs one host may use."""
+        given = self.record.resource_config.get("OpenmakerCpus")
+        if self.record.executor == "ray":
+            from openmaker.executors.ray import instance_resources
+
+            cpus = instance_resources(self.record.resource_config["InstanceType"]).cpus
+            return max(1, int(given or cpus))
+        return max(1, int(given or (os.cpu_count() or 1) // self.count))
 
     # --- status helpers ----------------------------------------------------------------
     def _transition(self, secondary: str, message: str, **kw: object) -> bool:
@@ -85,6 +143,7 @@ class JobRunner:
     def run(self) -> None:
         """Run every phase; any unexpected error fails the job with a PlatformError reason."""
         try:
+            self.group = self._host_group()
             self._prepare()
             if not self._transition(
                 "Training",
@@ -93,19 +152,59 @@ class JobRunner:
             ):
                 return self._finish_stopped_before_start()
             outcome = self._train()
+            outcome = self._retry(outcome)
             self._finish(outcome)
         except OpenmakerError as exc:
             self._fail(exc.failure_reason)
         except Exception as exc:  # never leave a job InProgress behind
             traceback.print_exc()
             self._fail(PlatformError(f"{type(exc).__name__}: {exc}").failure_reason)
+        finally:
+            self.group.close()
+
+    def _retry(self, outcome: Outcome) -> Outcome:
+        """Run the hosts again while a host was lost and ``RetryStrategy`` allows it.
+
+        Only a lost host (its node or process vanished: a platform failure, SageMaker's
+        InternalServerError) is retried; an algorithm or data error is not.
+        """
+        attempts = int(
+            (self.record.resource_config.get("RetryStrategy") or {}).get("MaximumRetryAttempts")
+            or 0
+        )
+        attempt = 0
+        while (
+            outcome.lost is not None
+            and not (outcome.stopped or outcome.timed_out)
+            and attempt < attempts
+        ):
+            attempt += 1
+            host = self.hosts[outcome.failed_host or 0]
+            message = (
+                f"Restarting the training job: host {host} was lost ({outcome.lost}); "
+                f"retry {attempt} of {attempts}"
+            )
+            with open(self.layout.log_file, "ab") as log:
+                log.write(f"[openmaker] {message}\n".encode())
+            if not self._transition("Restarting", message):
+                break
+            self.group.close()
+            try:
+                self.group = self._host_group()
+                self.group.prepare(self._plans)
+            except OpenmakerError as exc:
+                raise PlatformError(
+                    f"host {host} was lost ({outcome.lost}) and the restart failed: {exc}"
+                ) from exc
+            if not self._transition("Training", "Training in progress (restarted)."):
+                break
+            outcome = self._train()
+        return outcome
 
     def _prepare(self) -> None:
         rec = self.record
         self.jobs.update(self.name, job_dir=str(self.layout.root))
-        layout = self.layout
         settings = get_settings()
-        layout.write_config("hyperparameters", rec.hyperparameters)
         mode = rec.algorithm_specification.get("TrainingInputMode", "File")
         inputdataconfig = {}
         for ch in rec.input_data_config:
@@ -120,61 +219,66 @@ class JobRunner:
                 "RecordWrapperType": ch.get("RecordWrapperType", "None"),
                 "CompressionType": ch.get("CompressionType", "None"),
             }
-        layout.write_config("inputdataconfig", inputdataconfig)
-        layout.write_config(
-            "resourceconfig",
-            {"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "lo"},
-        )
-        layout.write_config(
-            "openmaker-job",
-            {
-                "job_name": self.name,
-                "algorithm": rec.algorithm,
-                "num_cpus": rec.resource_config.get("OpenmakerCpus") or os.cpu_count(),
-                "home": str(settings.home),
-            },
-        )
+        job_meta = {
+            "job_name": self.name,
+            "algorithm": rec.algorithm,
+            "num_cpus": self._num_cpus(),
+            "num_gpus": self._num_gpus(),
+            "home": str(settings.home),
+        }
         # List every channel first: an unreadable URI fails the job before any download.
         from openmaker.data.sources import list_files
+        from openmaker.distributed.sharding import shard_files
 
         sources = {}
+        base_uris = {}
         for ch in rec.input_data_config:
             uri = ch["DataSource"]["S3DataSource"]["S3Uri"]
+            base_uris[ch["ChannelName"]] = uri
             sources[ch["ChannelName"]] = list_files(uri)
-        layout.write_config("openmaker-sources", sources)
-
-        if rec.checkpoint_config and rec.checkpoint_config.get("S3Uri"):
-            layout.checkpoint_dir.mkdir(parents=True, exist_ok=True)
-            artifacts.sync_folder_from(rec.checkpoint_config["S3Uri"], layout.checkpoint_dir)
-
         file_channels = [n for n, c in inputdataconfig.items() if c["TrainingInputMode"] != "Pipe"]
-        if file_channels:
-            if not self._transition("Downloading", "Downloading input data"):
-                return
-            for name in file_channels:
-                uri = next(
-                    c["DataSource"]["S3DataSource"]["S3Uri"]
-                    for c in rec.input_data_config
-                    if c["ChannelName"] == name
+        checkpoint_uri = (rec.checkpoint_config or {}).get("S3Uri") or None
+        plans = []
+        for rank in range(self.count):
+            mine = {
+                name: shard_files(
+                    files, rank, self.count, inputdataconfig[name]["S3DistributionType"], name
                 )
-                self._materialise(uri, sources[name], layout.channel_dir(name))
+                for name, files in sources.items()
+            }
+            configs: dict[str, Any] = {
+                "hyperparameters": rec.hyperparameters,
+                "inputdataconfig": inputdataconfig,
+                "resourceconfig": {
+                    "current_host": self.hosts[rank],
+                    "hosts": list(self.hosts),
+                    "network_interface_name": "lo",
+                },
+                "openmaker-job": job_meta,
+                "openmaker-sources": mine,
+            }
+            plans.append(
+                HostPlan(
+                    job_name=self.name,
+                    rank=rank,
+                    hosts=self.hosts,
+                    configs=configs,
+                    file_channels={n: (base_uris[n], mine[n]) for n in file_channels},
+                    checkpoint_uri=checkpoint_uri,
+                    environment=dict(rec.environment or {}),
+                )
+            )
+        self._plans = plans
+        if file_channels and not self._transition("Downloading", "Downloading input data"):
+            return
+        self.group.prepare(plans)
 
     @staticmethod
     def _materialise(base: str, files: list[str], dest: Path) -> None:
         """Put a channel's files in ``dest``: local files are linked, remote ones downloaded."""
-        dest.mkdir(parents=True, exist_ok=True)
-        base_path = uris.filesystem(base)[1].rstrip("/")
-        for i, src in enumerate(files):
-            src_path = uris.filesystem(src)[1]
-            rel = src_path[len(base_path) :].lstrip("/") if src_path != base_path else ""
-            target = dest / (rel or Path(src_path).name or f"part-{i}")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if target.exists() or target.is_symlink():
-                target.unlink()
-            if uris.is_local(src):
-                os.symlink(os.path.abspath(uris.local_path(src)), target)
-            else:
-                artifacts.download(src, target)
+        from openmaker.executors.hosts import materialise
+
+        materialise(base, files, dest)
 
     def _train(self) -> Outcome:
         rec = self.record
@@ -188,57 +292,61 @@ class JobRunner:
         parser = MetricParser(
             definitions_for(spec_metrics, rec.algorithm_specification.get("MetricDefinitions", []))
         )
-        env = dict(os.environ)
-        env.update(rec.environment or {})
-        env.update(
-            {
-                "SM_MODEL_DIR": str(self.layout.model_dir),
-                "SM_OUTPUT_DIR": str(self.layout.output_dir),
-                "SM_OUTPUT_DATA_DIR": str(self.layout.output_dir / "data"),
-                "SM_INPUT_DIR": str(self.layout.root / "input"),
-                "SM_CHECKPOINT_DIR": str(self.layout.checkpoint_dir),
-                "SM_HPS": json.dumps(rec.hyperparameters),
-                "SM_CURRENT_HOST": "algo-1",
-                "SM_HOSTS": '["algo-1"]',
-                "TRAINING_JOB_NAME": self.name,
-                "PYTHONUNBUFFERED": "1",
-            }
-        )
-        for ch in rec.input_data_config:
-            env[f"SM_CHANNEL_{ch['ChannelName'].upper()}"] = str(
-                self.layout.channel_dir(ch["ChannelName"])
-            )
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "openmaker.jobs.entrypoint", str(self.layout.root)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=str(self.layout.root),
-            start_new_session=True,
-        )
-        lines: queue.Queue[bytes | None] = queue.Queue()
-        reader = threading.Thread(target=_pump, args=(proc, lines), daemon=True)
-        reader.start()
+        group = self.group
+        token = address = None
+        if self.count > 1:
+            from openmaker.distributed.coordinator import new_token
 
-        max_runtime = float(rec.stopping_condition.get("MaxRuntimeInSeconds") or 86400)
-        deadline = time.monotonic() + max_runtime
+            token = new_token()
+            address = group.coordinator_address(token)
+        group.launch(address, token)
+
+        if self._deadline is None:  # a restarted job keeps its first deadline
+            max_runtime = float(rec.stopping_condition.get("MaxRuntimeInSeconds") or 86400)
+            self._deadline = time.monotonic() + max_runtime
+        deadline = self._deadline
         outcome = Outcome(returncode=0)
+        codes: dict[int, int] = {}
+        running = set(range(self.count))
         pending = []
         last_flush = last_poll = last_sync = time.monotonic()
         terminate_at: float | None = None
+        give_up_at: float | None = None
         with open(self.layout.log_file, "ab") as log:
-            while True:
+            while running:
                 try:
-                    item = lines.get(timeout=0.2)
+                    event = group.events.get(timeout=0.2)
                 except queue.Empty:
-                    item = b""
-                if item is None:
-                    break
-                if item:
-                    log.write(item)
-                    pending.extend(parser.feed(item.decode("utf-8", "replace").rstrip("\n")))
+                    event = None
                 t = time.monotonic()
+                if event is not None and event.kind == "line":
+                    line: bytes = event.data
+                    if event.rank == 0:
+                        log.write(line)
+                        pending.extend(parser.feed(line.decode("utf-8", "replace").rstrip("\n")))
+                    else:
+                        log.write(f"[{self.hosts[event.rank]}] ".encode() + line)
+                elif event is not None:
+                    running.discard(event.rank)
+                    failed = event.kind == "lost" or event.data != 0
+                    lost = event.data if event.kind == "lost" else None
+                    if event.kind == "lost":
+                        codes[event.rank] = -9
+                    else:
+                        codes[event.rank] = int(event.data)
+                        if event.data < 0 and terminate_at is None:  # a signal we did not send
+                            lost = (
+                                f"its process was killed by signal {-int(event.data)} "
+                                "(out of memory, or killed from outside)"
+                            )
+                    if lost is not None:
+                        log.write(f"[{self.hosts[event.rank]}] lost: {lost}\n".encode())
+                    if failed and self._blame(outcome, codes, event.rank):
+                        outcome.lost = lost
+                    if failed and running and terminate_at is None:
+                        # the others would only wait for the failed host: end them
+                        group.signal(signal.SIGTERM)
+                        terminate_at = t + HOST_FAILURE_GRACE
                 if pending and (t - last_flush > 1.0 or len(pending) > 500):
                     log.flush()
                     self.jobs.add_metrics(self.name, pending)
@@ -253,19 +361,48 @@ class JobRunner:
                     elif self.jobs.get(self.name).status == "Stopping":
                         outcome.stopped = True
                     if outcome.timed_out or outcome.stopped:
-                        _signal(proc, signal.SIGTERM)
+                        group.signal(signal.SIGTERM)
                         terminate_at = t + stop_grace_seconds()
-                if terminate_at is not None and t > terminate_at and proc.poll() is None:
-                    _signal(proc, signal.SIGKILL)
+                if terminate_at is not None and t > terminate_at and give_up_at is None:
+                    group.signal(signal.SIGKILL)
+                    give_up_at = t + 60.0
+                if give_up_at is not None and t > give_up_at:
+                    for rank in sorted(running):  # killed but never reported back: lost
+                        codes[rank] = -9
+                        if self._blame(outcome, codes, rank):
+                            outcome.lost = "it did not end after SIGKILL"
+                    running.clear()
                 if t - last_sync > CHECKPOINT_SYNC_SECONDS:
                     self._sync_checkpoints()
                     last_sync = t
             log.flush()
-        outcome.returncode = proc.wait()
+        if outcome.failed_host is None:
+            outcome.returncode = codes.get(0, 0)
+        else:
+            outcome.returncode = codes[outcome.failed_host] or 1
         if pending:
             self.jobs.add_metrics(self.name, pending)
+        if outcome.failed_host is None or outcome.stopped or outcome.timed_out:
+            try:
+                group.collect(self.layout)
+            except OpenmakerError as exc:
+                if outcome.failed_host is None:
+                    raise
+                print(f"could not fetch the model of the stopped job: {exc}", file=sys.stderr)
         self._sync_checkpoints()
         return outcome
+
+    @staticmethod
+    def _blame(outcome: Outcome, codes: dict[int, int], rank: int) -> bool:
+        """Make ``rank`` the host the job failed on, unless one is blamed already. A host that
+        ended only because another one left (exit code 3) is blamed only while no other is."""
+        current = outcome.failed_host
+        if current is None or (
+            codes.get(current) == PEER_LEFT_EXIT and codes[rank] != PEER_LEFT_EXIT
+        ):
+            outcome.failed_host = rank
+            return True
+        return False
 
     def _sync_checkpoints(self) -> None:
         conf = self.record.checkpoint_config
@@ -308,11 +445,18 @@ class JobRunner:
                 failure_reason=message if outcome.timed_out else None,
             )
             return
+        if outcome.lost is not None and outcome.failed_host is not None:
+            host = self.hosts[outcome.failed_host]
+            self._fail(PlatformError(f"host {host} was lost: {outcome.lost}").failure_reason)
+            return
         if outcome.returncode != 0:
-            reason = self.layout.read_failure() or (
+            rank = outcome.failed_host or 0
+            reason = self.group.failure(rank) or (
                 f"AlgorithmError: the algorithm exited with code {outcome.returncode}; "
                 f"last log lines: {_tail(self.layout.log_file)}"
             )
+            if self.count > 1:
+                reason = f"{reason} (on host {self.hosts[rank]})"
             self._fail(reason)
             return
         if not self._transition("Uploading", "Uploading generated training model"):
@@ -337,18 +481,6 @@ class JobRunner:
             only_if_status=("Stopping",),
             training_end_time=now(),
         )
-
-
-def _pump(proc: subprocess.Popen[bytes], out: queue.Queue[bytes | None]) -> None:
-    assert proc.stdout is not None
-    for line in iter(proc.stdout.readline, b""):
-        out.put(line)
-    out.put(None)
-
-
-def _signal(proc: subprocess.Popen[bytes], sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, sig)
 
 
 def _tail(path: Path, n: int = 5) -> str:

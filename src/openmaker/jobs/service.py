@@ -104,10 +104,19 @@ class TrainingJobService:
         if int(resource["InstanceCount"]) < 1:
             raise ValidationError("ResourceConfig.InstanceCount must be at least 1")
         if int(resource["InstanceCount"]) > 1 and not spec.supports_distributed:
+            able = [n for n in registry.names() if registry.get(n).supports_distributed]
             raise ValidationError(
-                f"Algorithm {spec.name!r} does not support InstanceCount > 1 here "
-                "(distributed training comes with the Ray executor)"
+                f"Algorithm {spec.name!r} does not support InstanceCount > 1; "
+                f"distributed training: {', '.join(able) or 'none'}"
             )
+        retry = req.get("RetryStrategy")
+        if retry is not None:
+            # kept with the ResourceConfig (the store has no column for it); DescribeTrainingJob
+            # shows it at the top level, as SageMaker does
+            resource["RetryStrategy"] = _retry_strategy(retry)
+        check_resources = getattr(self.executor, "check_resource_config", None)
+        if check_resources is not None:
+            check_resources(resource)  # e.g. the ray executor knows the InstanceType
         stopping = dict(req.get("StoppingCondition") or {})
         stopping.setdefault("MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME)
         if int(stopping["MaxRuntimeInSeconds"]) < 1:
@@ -315,6 +324,17 @@ class TrainingJobService:
                 training_end_time=datetime.now(UTC),
             )
         return done is not None
+
+
+def _retry_strategy(retry: Any) -> dict[str, int]:
+    """``RetryStrategy``: ``MaximumRetryAttempts`` 1-30. A job whose host is lost (its node or
+    process vanished) is restarted up to that many times; other failures are not retried."""
+    attempts = retry.get("MaximumRetryAttempts") if isinstance(retry, dict) else None
+    if isinstance(attempts, bool) or not isinstance(attempts, int) or not 1 <= attempts <= 30:
+        raise ValidationError(
+            f"RetryStrategy.MaximumRetryAttempts must be an integer in [1, 30]; got {attempts!r}"
+        )
+    return {"MaximumRetryAttempts": attempts}
 
 
 def _wire(value: Any) -> str:

@@ -395,10 +395,12 @@ def test_dense_width_mismatch(ws, data) -> None:  # type: ignore[no-untyped-def]
         ws.train({"num_round": "2"}, channels)
 
 
-def test_multi_host_refused(ws, data) -> None:  # type: ignore[no-untyped-def]
+def test_multi_host_needs_the_jobs_coordinator(ws, data) -> None:  # type: ignore[no-untyped-def]
+    from openmaker.errors import PlatformError
+
     X, y = data("binary")
     ctx = ws.context("multi", hosts=("algo-1", "algo-2"))
-    with pytest.raises(ValidationError, match="hosts"):
+    with pytest.raises(PlatformError, match="coordinator"):
         ws.train({"num_round": "2"}, {"train": ws.channel("train", X, y, "text/csv")}, ctx)
 
 

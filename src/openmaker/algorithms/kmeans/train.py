@@ -200,12 +200,25 @@ def refine(
     channel: ChannelInput, centers: np.ndarray, ref: np.ndarray, s: Settings, move: bool
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """The refinement pass (step 4): ``(centres, records per centre, train msd)``."""
+    stats = epoch_stats(feature_batches(channel, s.mini_batch_size, s.feature_dim), centers, ref)
+    return refined(stats, centers, ref, move)
+
+
+def epoch_stats(batches: Any, centers: np.ndarray, ref: np.ndarray) -> EpochStats:
+    """Per-centre sums of the records of ``batches`` assigned to their nearest centre."""
     stats = EpochStats.empty(len(centers), ref)
     ref32 = ref.astype(np.float32)
-    for X in feature_batches(channel, s.mini_batch_size, s.feature_dim):
+    for X in batches:
         labels, _ = nearest(X, centers, dtype=np.float32, shift=ref32)
         sums, counts = cluster_sums(X, labels, len(centers))
         stats.add(X, labels, sums, counts)
+    return stats
+
+
+def refined(
+    stats: EpochStats, centers: np.ndarray, ref: np.ndarray, move: bool
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """The end of the refinement pass: ``(centres, records per centre, train msd)``."""
     new = np.array(centers, dtype=np.float64)
     if move:
         hit = stats.n > 0
@@ -218,9 +231,14 @@ def refine(
 
 def evaluate(centers: np.ndarray, channel: ChannelInput, s: Settings) -> tuple[float, int]:
     """``(ssd, records)`` of a channel against the final centres."""
+    return score(centers, feature_batches(channel, max(s.mini_batch_size, 1024), s.feature_dim))
+
+
+def score(centers: np.ndarray, batches: Any) -> tuple[float, int]:
+    """``(ssd, records)`` of batches against the final centres (sums: shards add up)."""
     ssd = 0.0
     n = 0
-    for X in feature_batches(channel, max(s.mini_batch_size, 1024), s.feature_dim):
+    for X in batches:
         _, d2 = nearest(X, centers)
         ssd += float(d2.sum())
         n += int(X.shape[0])
@@ -282,6 +300,10 @@ def train(
     """
     if "train" not in channels:
         raise ChannelError("K-Means needs a 'train' channel", channel="train")
+    if len(context.hosts) > 1:
+        from openmaker.algorithms.kmeans.distributed import train_distributed
+
+        return train_distributed(hyperparameters, channels, context)
     log = MetricLog(context)
     s = Settings.from_hyperparameters(hyperparameters)
     log.info(

@@ -430,6 +430,6 @@ SPEC = AlgorithmSpec(
         "regression": {**_BASE_EXAMPLE, "predictor_type": "regressor"},
     },
     model_files=("model_algo-1",),
-    supports_distributed=False,
+    supports_distributed=True,
     image_repository="linear-learner",
 )

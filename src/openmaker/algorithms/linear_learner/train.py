@@ -265,22 +265,38 @@ def train(
     train_ch = channels["train"]
     validation = channels.get("validation")
     test = channels.get("test")
+    hosts = None
+    if len(context.hosts) > 1:  # data-parallel over the hosts: see .distributed
+        from openmaker.algorithms.linear_learner import distributed
+
+        hosts = distributed.join(context, log, train_ch)
+        if not hosts.is_leader:
+            return distributed.follow(hosts, settings, train_ch)
     X_s, y_s, d = _prepare_sample(settings, train_ch)
     scaler = fit_scaler(X_s, y_s, settings, "train")
     log.info(scaler.as_log())
     positive, class_weights = _weights(settings, y_s)
-    net = ParallelLinear(settings, scaler, d, positive_weight=positive, class_weights=class_weights)
+    net: Any = ParallelLinear(
+        settings, scaler, d, positive_weight=positive, class_weights=class_weights
+    )
     args = (settings.predictor_type, settings.num_classes, d)
-    train_src = BatchSource(train_ch, settings.mini_batch_size, *args)
+    train_src: Any = BatchSource(train_ch, settings.mini_batch_size, *args)
     val_src = BatchSource(validation, EVAL_BATCH, *args) if validation is not None else None
+    if hosts is not None:
+        shared = (scaler, positive, class_weights, d)
+        net, train_src = distributed.lead(hosts, net, train_src, train_ch, shared)
     # Mini-batch products are tiny (1,000 x d by d x 32): a second BLAS thread only adds
     # synchronisation (2-3x slower here, far worse when the machine is busy).
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1, user_api="blas"):
         best_state, m, threshold = _fit(settings, net, train_src, val_src, (X_s, y_s), log)
+    if hosts is not None:
+        train_src.finish()
+        hosts.close()
     W, b = net.export(m, best_state)
     meta = {
+        "algorithm": "linear-learner",
         "predictor_type": settings.predictor_type,
         "loss": settings.loss,
         "num_classes": settings.num_classes,

@@ -117,6 +117,13 @@ class ParallelLinear:
 
     def train_batch(self, X: Any, y: np.ndarray) -> np.ndarray:
         """One update of every model; returns the batch's summed loss per model ``(M,)``."""
+        gW, gb, total = self.gradients(X, y)
+        self.optimizer.step(self.state, gW, gb, update_bias=self.s.use_bias)
+        return total
+
+    def gradients(self, X: Any, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(gW, gb, summed loss per model)`` of a batch: the batch-mean gradients
+        :meth:`train_batch` steps with (several hosts add theirs before stepping)."""
         n = X.shape[0]
         Z = self.raw_scores(X)
         L, G = loss_and_grad(self.s.loss, self.shaped(Z), self.target(y), self.params)
@@ -130,10 +137,9 @@ class ParallelLinear:
         if self.centred:
             gW -= self.scaler.shift[:, None] * gb[None, :]
         gW *= self.inv_scale
-        self.optimizer.step(self.state, gW, gb, update_bias=self.s.use_bias)
         degree = DEGREE.get(self.s.loss, 0)
         total = L.sum(axis=0, dtype=np.float64)
-        return total * self.scaler.label_scale**degree if degree else total
+        return gW, gb, total * self.scaler.label_scale**degree if degree else total
 
     # --- the saved model --------------------------------------------------------------------
     def export(self, m: int, state: OptimizerState | None = None) -> tuple[np.ndarray, np.ndarray]:

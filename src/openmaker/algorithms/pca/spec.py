@@ -145,6 +145,6 @@ SPEC = AlgorithmSpec(
         "unsupervised": {"feature_dim": "6", "num_components": "3", "mini_batch_size": "50"},
     },
     model_files=("model_algo-1",),
-    supports_distributed=False,
+    supports_distributed=True,
     image_repository="pca",
 )

@@ -20,7 +20,8 @@
   seed (0) keyed by host and batch, so a run is reproducible and a sharded run merges
   exactly.
 * All statistics are sums (:mod:`openmaker.algorithms.pca.stats`), so statistics of shards
-  merge exactly; training is single-host for now.
+  merge exactly: with several hosts (``InstanceCount`` > 1) each host streams its shard and
+  the sums are added across hosts (:mod:`openmaker.algorithms.pca.distributed`).
 * Rows stream in blocks of at least ``mini_batch_size`` rows (about 8 MiB each): File and Pipe
   mode both go through ``openmaker.data.iter_batches`` and memory does not grow with the data.
 * Features that are constant (zero variance) are reported with a WARNING line and training
@@ -116,11 +117,18 @@ def fit_randomized(
 def evaluate(result: PCAResult, channel: ChannelInput, batch_rows: int) -> tuple[float, float, int]:
     """``(mean reconstruction error, explained variance ratio, rows)`` on a channel."""
     d = result.mean.shape[0]
+    err, norm, n = evaluation_sums(result, feature_batches(channel, batch_rows, d))
+    ratio = 1.0 - err / norm if norm > 0 else 0.0
+    return (err / n if n else 0.0), ratio, n
+
+
+def evaluation_sums(result: PCAResult, batches: Any) -> tuple[float, float, int]:
+    """``(Σ reconstruction error, Σ‖x_c‖², rows)`` over batches: sums, so shards add up."""
     V, mean = result.components, result.mean
     mean_v = mean @ V
     err = norm = 0.0
     n = 0
-    for X in feature_batches(channel, batch_rows, d):
+    for X in batches:
         X64 = X.astype(np.float64)
         # ‖x - m‖² = ‖x‖² - 2 x·m + ‖m‖² keeps sparse rows sparse.
         sq = row_squares(X64) - 2.0 * np.asarray(X64 @ mean).reshape(-1) + float(mean @ mean)
@@ -129,8 +137,7 @@ def evaluate(result: PCAResult, channel: ChannelInput, batch_rows: int) -> tuple
         err += float(np.clip(sq - kept, 0.0, None).sum())
         norm += float(sq.sum())
         n += int(X.shape[0])
-    ratio = 1.0 - err / norm if norm > 0 else 0.0
-    return (err / n if n else 0.0), ratio, n
+    return err, norm, n
 
 
 def save(result: PCAResult, hyperparameters: Mapping[str, Any], model_dir: Any) -> None:
@@ -197,6 +204,10 @@ def train(
     """
     if "train" not in channels:
         raise ChannelError("PCA needs a 'train' channel", channel="train")
+    if len(context.hosts) > 1:
+        from openmaker.algorithms.pca.distributed import train_distributed
+
+        return train_distributed(hyperparameters, channels, context)
     log = _Log(context)
     hp = hyperparameters
     d, k = int(hp["feature_dim"]), int(hp["num_components"])

@@ -781,6 +781,6 @@ SPEC = AlgorithmSpec(
         },
     },
     model_files=("xgboost-model",),
-    supports_distributed=False,
+    supports_distributed=True,
     image_repository="sagemaker-xgboost",
 )

@@ -39,7 +39,8 @@
   ``lambda_bias``, ``prob_buffer_row``, ``deterministic_histogram``) are accepted and not
   passed on; ``reg:linear`` runs as ``reg:squarederror``; ``gpu_hist`` runs as ``hist`` with
   ``device=cuda`` when the job has a GPU, else on the CPU.
-* Multi-host training is not supported yet: more than one host is refused.
+* Multi-host training (``InstanceCount`` > 1) uses XGBoost's own collective: see
+  :mod:`openmaker.algorithms.xgboost.distributed` (one model, trained on every host's rows).
 """
 
 from __future__ import annotations
@@ -64,7 +65,6 @@ from openmaker.algorithms.xgboost.spec import (
     all_eval_metrics,
     metric_base,
 )
-from openmaker.errors import ValidationError
 from openmaker.spec.algorithm import ChannelInput, TrainingContext
 
 if TYPE_CHECKING:
@@ -92,10 +92,9 @@ def train(
     """
     hp = dict(hyperparameters)
     if len(context.hosts) > 1:
-        raise ValidationError(
-            f"Distributed XGBoost training over {len(context.hosts)} hosts is not supported "
-            "yet; use InstanceCount 1"
-        )
+        from openmaker.algorithms.xgboost.distributed import train_distributed
+
+        return train_distributed(hp, channels, context)
     train_ch, val_ch = _check_channels(channels)
     params = xgb_params(hp, context)
     metrics = all_eval_metrics(hp)
@@ -124,9 +123,15 @@ def _train_single(
     context: TrainingContext,
     container_metrics: list[str],
     guard: _TerminationGuard,
+    matrices: tuple[Any, Any] | None = None,
+    checkpoints: bool = True,
 ) -> None:
+    """Load the data (unless ``matrices`` gives it) and boost; ``checkpoints=False``: this
+    process reads checkpoints but never writes them (a follower host)."""
     weight_column = _weight_column(hp, train_ch)
-    dtrain, dval = _load_matrices(hp, params, train_ch, val_ch, weight_column, context)
+    if matrices is None:
+        matrices = _load_matrices(hp, params, train_ch, val_ch, weight_column, context)
+    dtrain, dval = matrices
     context.print(
         f"INFO:root:Train matrix has {dtrain.num_row()} rows and {dtrain.num_col()} columns"
     )
@@ -159,7 +164,7 @@ def _train_single(
         container_metrics=container_metrics,
         start_model=start_model,
         offset=done,
-        checkpoint_dir=ckpt_dir if use_checkpoints else None,
+        checkpoint_dir=ckpt_dir if use_checkpoints and checkpoints else None,
         guard=guard,
     )
     save_booster(booster, model_dir / MODEL_FILE)
