@@ -34,6 +34,7 @@ COMMANDS = {
     ),
     "invoke": ("openmaker.cli.invoke:invoke", "Send a request to an endpoint."),
     "serve": ("openmaker.cli.serve:serve", "Serve the endpoints over HTTP (foreground)."),
+    "server": ("openmaker.cli.server:server", "Serve the SageMaker-compatible API (boto3, SDK)."),
     "transform": (
         "openmaker.cli.transform:transform",
         "Batch transform jobs: start, list, describe, logs, stop.",

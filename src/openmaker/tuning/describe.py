@@ -130,7 +130,7 @@ def describe(
         "HyperParameterTuningJobName": record.name,
         "HyperParameterTuningJobArn": record.arn,
         "HyperParameterTuningJobConfig": record.tuning_job_config,
-        "TrainingJobDefinition": record.training_job_definition,
+        "TrainingJobDefinition": _with_metric_definitions(record.training_job_definition),
         "HyperParameterTuningJobStatus": record.status,
         "CreationTime": record.creation_time,
         "LastModifiedTime": record.last_modified_time,
@@ -162,6 +162,24 @@ def describe(
     if record.tags:
         out["Tags"] = record.tags
     return out
+
+
+def _with_metric_definitions(definition: dict[str, Any]) -> dict[str, Any]:
+    """The definition, with the algorithm's metric definitions when it gives none: SageMaker
+    lists a built-in algorithm's metrics there, and the SDK's ``HyperparameterTuner.attach``
+    reads them without a default."""
+    from openmaker.algorithms import registry
+    from openmaker.errors import OpenmakerError
+
+    algo = dict(definition.get("AlgorithmSpecification") or {})
+    if "MetricDefinitions" in algo:
+        return definition
+    try:
+        spec = registry.resolve_image(str(algo.get("TrainingImage") or algo.get("AlgorithmName")))
+    except OpenmakerError:
+        return definition
+    algo["MetricDefinitions"] = [{"Name": m.name, "Regex": m.regex} for m in spec.metrics]
+    return {**definition, "AlgorithmSpecification": algo}
 
 
 def list_summary(record: TuningJobRecord, children: Sequence[TrainingJobRecord]) -> dict[str, Any]:
