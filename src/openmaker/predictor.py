@@ -12,6 +12,16 @@ SDK's class names: :class:`CSVSerializer`, :class:`JSONSerializer`,
 :class:`RecordIOProtobufDeserializer`, :class:`BytesDeserializer`,
 :class:`StringDeserializer`.
 
+Asynchronous inference (an endpoint deployed with an ``AsyncInferenceConfig``):
+:meth:`Predictor.predict_async` queues a request and returns an
+:class:`AsyncInferenceResponse` at once; its :meth:`~AsyncInferenceResponse.get_result` reads
+the answer from the output location when it is there (waiting if asked to), or raises the
+error written to the failure location.
+
+>>> response = predictor.predict_async(rows)                         # doctest: +SKIP
+>>> response.get_result(WaiterConfig(max_attempts=60, delay=1))      # doctest: +SKIP
+array([0.4312...])
+
 Where the endpoint is served: ``url=`` if given, else ``$OPENMAKER_ENDPOINT_URL``, else the
 local background server (started on first use; see :mod:`openmaker.hosting.server`). Error
 answers raise the matching :mod:`openmaker.errors` class (``ValidationError``,
@@ -24,7 +34,10 @@ import csv
 import io
 import json
 import os
+import time
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -34,6 +47,7 @@ from openmaker.errors import (
     OpenmakerError,
     PayloadTooLargeError,
     PlatformError,
+    ResourceNotFoundError,
     UnsupportedContentTypeError,
     ValidationError,
 )
@@ -248,6 +262,137 @@ class RecordIOProtobufDeserializer(BaseDeserializer):
         return list(read_records(body))
 
 
+# --- asynchronous inference ------------------------------------------------------------------
+
+
+class AsyncResultNotReadyError(ResourceNotFoundError):
+    """Neither the output nor the failure of an asynchronous inference is there (yet).
+
+    (The SageMaker SDK's ``ObjectNotExistedError`` / ``PollingTimeoutError``.)
+    """
+
+
+@dataclass(frozen=True)
+class WaiterConfig:
+    """How :meth:`AsyncInferenceResponse.get_result` polls (the SDK's ``WaiterConfig``).
+
+    Attributes:
+        max_attempts: looks at the output and failure locations at most this many times.
+        delay: seconds between two looks.
+    """
+
+    max_attempts: int = 60
+    delay: float = 15.0
+
+
+class AsyncInferenceResponse:
+    """Where the answer of an InvokeEndpointAsync request will appear.
+
+    Attributes:
+        inference_id: the request's ``InferenceId``.
+        output_path: the URI the answer is written to.
+        failure_path: the URI the error is written to instead when the request fails.
+    """
+
+    def __init__(
+        self,
+        predictor: Predictor,
+        output_path: str,
+        failure_path: str,
+        inference_id: str,
+        content_type: str | None = None,
+    ) -> None:
+        self.predictor = predictor
+        self.output_path = output_path
+        self.failure_path = failure_path
+        self.inference_id = inference_id
+        self._content_type = content_type
+
+    def done(self) -> bool:
+        """Whether the request finished (its output or its failure is written)."""
+        return _exists(self.output_path) or _exists(self.failure_path)
+
+    def get_result(
+        self, waiter_config: WaiterConfig | None = None, *, timeout: float | None = None
+    ) -> Any:
+        """The answer, deserialized with the predictor's deserializer.
+
+        Args:
+            waiter_config: poll this way until the request finishes (default: look once).
+            timeout: or poll (every 0.2 s) for at most this many seconds.
+
+        Raises:
+            AsyncResultNotReadyError: the request has not finished (within the wait).
+            OpenmakerError: the request failed: the error written to the failure location
+                (``ModelInvocationError`` when the model raised, ``ValidationError`` for bad
+                input, ...).
+        """
+        if waiter_config is not None:
+            attempts, delay = max(1, waiter_config.max_attempts), waiter_config.delay
+        elif timeout is not None:
+            delay = 0.2
+            attempts = max(1, int(timeout / delay) + 1)
+        else:
+            attempts, delay = 1, 0.0
+        for attempt in range(attempts):
+            if attempt:
+                time.sleep(delay)
+            body = _read_if_there(self.output_path)
+            if body is not None:
+                return self.predictor.deserializer.deserialize(body, self._result_type())
+            failure = _read_if_there(self.failure_path)
+            if failure is not None:
+                raise _error_from_failure(failure)
+        raise AsyncResultNotReadyError(
+            f"The result of inference {self.inference_id} is not at {self.output_path} (nor a "
+            f"failure at {self.failure_path}) yet"
+        )
+
+    def _result_type(self) -> str:
+        from openmaker import uris
+
+        if not uris.is_local(self.output_path):  # object stores keep the answer's content type
+            fs, path = uris.filesystem(self.output_path)
+            try:
+                found = fs.info(path).get("ContentType")
+            except OSError:
+                found = None
+            if found:
+                return str(found)
+        return self._content_type or "application/octet-stream"
+
+
+def _exists(uri: str) -> bool:
+    from openmaker import uris
+
+    fs, path = uris.filesystem(uri)
+    try:
+        return bool(fs.exists(path))
+    except OSError:
+        return False
+
+
+def _read_if_there(uri: str) -> bytes | None:
+    from openmaker import uris
+
+    fs, path = uris.filesystem(uri)
+    try:
+        data: bytes = fs.cat_file(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise PlatformError(f"Cannot read {uri!r}: {exc}") from exc
+    return data
+
+
+def _error_from_failure(document: bytes) -> OpenmakerError:
+    try:
+        status = int(json.loads(document).get("StatusCode", 500))
+    except (ValueError, TypeError, AttributeError):
+        status = 500
+    return error_from_response(status, document)
+
+
 # --- the predictor -------------------------------------------------------------------------
 
 
@@ -332,8 +477,6 @@ class Predictor:
         Raises:
             OpenmakerError: the error the endpoint answered with.
         """
-        import httpx
-
         headers = {}
         if content_type:
             headers["Content-Type"] = content_type
@@ -345,16 +488,7 @@ class Predictor:
             headers["X-Amzn-SageMaker-Custom-Attributes"] = custom_attributes
         if inference_id:
             headers["X-Amzn-SageMaker-Inference-Id"] = inference_id
-        if self._client is None:
-            self._client = httpx.Client(timeout=self.timeout)
-        try:
-            resp = self._client.post(
-                f"{self.url}/endpoints/{self.endpoint_name}/invocations",
-                content=body,
-                headers=headers,
-            )
-        except httpx.HTTPError as exc:
-            raise PlatformError(f"Cannot reach the serving process at {self.url}: {exc}") from exc
+        resp = self._post("invocations", body, headers)
         if resp.status_code != 200:
             raise error_from_response(resp.status_code, resp.content)
         return (
@@ -362,6 +496,129 @@ class Predictor:
             resp.headers.get("content-type", ""),
             resp.headers.get("x-amzn-invoked-production-variant", ""),
         )
+
+    def predict_async(
+        self,
+        data: Any = None,
+        input_path: str | None = None,
+        *,
+        inference_id: str | None = None,
+        custom_attributes: str | None = None,
+    ) -> AsyncInferenceResponse:
+        """Queue an asynchronous inference; returns where its answer will be, at once.
+
+        Give ``data`` (serialized with the predictor's serializer: sent as the request body
+        when it is at most 128,000 bytes, else written under
+        ``<artifacts URI>/async-endpoint-inputs/<endpoint>/`` first, a location the serving
+        process must be able to read) or ``input_path`` (the URI of a payload already in
+        storage, sent as ``X-Amzn-SageMaker-InputLocation``; its content type is the
+        serializer's).
+
+        Raises:
+            ValidationError: neither or both of ``data`` and ``input_path``; the endpoint has
+                no ``AsyncInferenceConfig`` (or does not exist).
+        """
+        from openmaker.hosting.async_inference import MAX_INLINE_BODY_BYTES
+
+        if (data is None) == (input_path is None):
+            raise ValidationError("predict_async needs either data or input_path (not both)")
+        body = None
+        if data is not None:
+            body = self.serializer.serialize(data)
+            if len(body) > MAX_INLINE_BODY_BYTES:
+                input_path = self._upload_input(body)
+                body = None
+        answer = self.invoke_async(
+            input_location=input_path,
+            body=body,
+            content_type=self.content_type,
+            accept=", ".join(self.accept),
+            inference_id=inference_id,
+            custom_attributes=custom_attributes,
+        )
+        concrete = [a for a in self.accept if "*" not in a]
+        return AsyncInferenceResponse(
+            self,
+            answer["OutputLocation"],
+            answer["FailureLocation"],
+            answer["InferenceId"],
+            concrete[0] if len(concrete) == 1 else None,
+        )
+
+    def invoke_async(
+        self,
+        *,
+        input_location: str | None = None,
+        body: bytes | None = None,
+        content_type: str | None = None,
+        accept: str | None = None,
+        inference_id: str | None = None,
+        custom_attributes: str | None = None,
+        request_ttl_seconds: int | None = None,
+        invocation_timeout_seconds: int | None = None,
+    ) -> dict[str, str]:
+        """InvokeEndpointAsync: ``{"InferenceId", "OutputLocation", "FailureLocation"}``.
+
+        Args:
+            input_location: URI of the payload (``X-Amzn-SageMaker-InputLocation``).
+            body: or the payload itself (at most 128,000 bytes).
+            content_type: the payload's content type.
+            accept: the answer's wanted content type.
+            inference_id: the request's id (default: generated by the server).
+            custom_attributes: ``X-Amzn-SageMaker-Custom-Attributes``.
+            request_ttl_seconds: how long the request may wait in the queue (60-21600).
+            invocation_timeout_seconds: how long the prediction may take (1-3600).
+
+        Raises:
+            OpenmakerError: the error the endpoint answered with (``ValidationError`` for a
+                missing input, an endpoint without ``AsyncInferenceConfig``, ...).
+        """
+        headers = {}
+        if input_location:
+            headers["X-Amzn-SageMaker-InputLocation"] = input_location
+        if content_type:
+            headers["X-Amzn-SageMaker-Content-Type"] = content_type
+        if accept:
+            headers["X-Amzn-SageMaker-Accept"] = accept
+        if inference_id:
+            headers["X-Amzn-SageMaker-Inference-Id"] = inference_id
+        if custom_attributes:
+            headers["X-Amzn-SageMaker-Custom-Attributes"] = custom_attributes
+        if request_ttl_seconds is not None:
+            headers["X-Amzn-SageMaker-RequestTTLSeconds"] = str(request_ttl_seconds)
+        if invocation_timeout_seconds is not None:
+            headers["X-Amzn-SageMaker-InvocationTimeoutSeconds"] = str(invocation_timeout_seconds)
+        resp = self._post("async-invocations", body or b"", headers)
+        if resp.status_code != 202:
+            raise error_from_response(resp.status_code, resp.content)
+        answer: dict[str, str] = resp.json()
+        return answer
+
+    def _upload_input(self, body: bytes) -> str:
+        from openmaker import uris
+        from openmaker.hosting.async_inference import write_output
+        from openmaker.settings import get_settings
+
+        uri = uris.join(
+            get_settings().artifacts_uri,
+            "async-endpoint-inputs",
+            self.endpoint_name,
+            f"{uuid.uuid4()}.in",
+        )
+        write_output(uri, body, self.content_type)
+        return uri
+
+    def _post(self, route: str, body: bytes, headers: dict[str, str]) -> Any:
+        import httpx
+
+        if self._client is None:
+            self._client = httpx.Client(timeout=self.timeout)
+        try:
+            return self._client.post(
+                f"{self.url}/endpoints/{self.endpoint_name}/{route}", content=body, headers=headers
+            )
+        except httpx.HTTPError as exc:
+            raise PlatformError(f"Cannot reach the serving process at {self.url}: {exc}") from exc
 
     def delete_endpoint(self, delete_endpoint_config: bool = True) -> None:
         """Delete the endpoint (and, by default, its endpoint config)."""

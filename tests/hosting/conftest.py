@@ -127,8 +127,12 @@ def deploy(
     variants: list[tuple[str, str, float]],
     *,
     capture: dict[str, object] | None = None,
+    async_config: dict[str, object] | None = None,
 ) -> None:
-    """Create models, a config and an endpoint (inline deployer): variants (name, uri, weight)."""
+    """Create models, a config and an endpoint (inline deployer): variants (name, uri, weight).
+
+    ``capture`` is the DataCaptureConfig, ``async_config`` the AsyncInferenceConfig.
+    """
     from openmaker.hosting.endpoint_configs import EndpointConfigService
     from openmaker.hosting.endpoints import EndpointService
     from openmaker.hosting.models import ModelService
@@ -149,6 +153,8 @@ def deploy(
     }
     if capture:
         config["DataCaptureConfig"] = capture
+    if async_config:
+        config["AsyncInferenceConfig"] = async_config
     EndpointConfigService(models.store).create(config)
     rec = EndpointService(models.store, deploy="inline").create(
         {"EndpointName": name, "EndpointConfigName": f"{name}-c"}

@@ -133,3 +133,64 @@ def test_background_server(home: Path, model_uri: str) -> None:
     finally:
         assert stop_background_server() is True
     assert background_server_url() is None
+
+
+def test_predict_async_and_the_cli(server: ServerProcess, model_uri: str, tmp_path: Path) -> None:
+    from openmaker.cli.main import cli
+    from openmaker.hosting.api import AsyncInferenceConfig, Model
+    from openmaker.predictor import (
+        AsyncInferenceResponse,
+        AsyncResultNotReadyError,
+        WaiterConfig,
+    )
+
+    config = AsyncInferenceConfig(output_path=str(tmp_path / "out"),
+                                  failure_path=str(tmp_path / "failed"))  # fmt: skip
+    predictor = Model(model_uri, "xgboost", name="am").deploy(
+        url=server.url, endpoint_name="ae", async_inference_config=config
+    )
+    sync_only = Model(model_uri, "xgboost", name="sm").deploy(url=server.url, endpoint_name="se")
+    try:
+        expected = predictor.predict(ROWS)
+        response = predictor.predict_async(ROWS)
+        assert response.output_path.startswith(str(tmp_path / "out"))
+        np.testing.assert_allclose(response.get_result(timeout=60), expected)
+        assert response.done()
+        (tmp_path / "in.csv").write_bytes(CSVSerializer().serialize(ROWS))
+        by_path = predictor.predict_async(input_path=str(tmp_path / "in.csv"), inference_id="p1")
+        assert by_path.inference_id == "p1"
+        np.testing.assert_allclose(by_path.get_result(WaiterConfig(300, 0.2)), expected)
+        many = np.tile(ROWS, (4000, 1))  # over the 128,000-byte inline limit: uploaded first
+        assert predictor.predict_async(many).get_result(timeout=60).shape == (8000,)
+
+        failing = predictor.predict_async(ROWS[:, :2])  # 2 features for a 4-feature model
+        with pytest.raises(ValidationError, match="expects 4 features"):
+            failing.get_result(timeout=60)
+        assert failing.done() and not Path(failing.output_path).exists()
+        with pytest.raises(AsyncResultNotReadyError, match="not at"):
+            AsyncInferenceResponse(predictor, str(tmp_path / "x"), str(tmp_path / "y"),
+                                   "i").get_result(WaiterConfig(2, 0.01))  # fmt: skip
+        with pytest.raises(ValidationError, match="either data or input_path"):
+            predictor.predict_async()
+        with pytest.raises(ValidationError, match="not configured for asynchronous"):
+            sync_only.predict_async(ROWS)
+
+        runner = CliRunner()
+        queued = runner.invoke(cli, ["invoke", "ae", "--async", "--input-location",
+                                     str(tmp_path / "in.csv"), "--url", server.url])  # fmt: skip
+        assert queued.exit_code == 0, queued.output
+        answer = json.loads(queued.stdout)
+        assert set(answer) == {"InferenceId", "OutputLocation", "FailureLocation"}
+        waited = runner.invoke(cli, ["invoke", "ae", "--async", "--body", str(tmp_path / "in.csv"),
+                                     "--wait", "60", "--output", str(tmp_path / "result.csv"),
+                                     "--url", server.url])  # fmt: skip
+        assert waited.exit_code == 0, waited.output
+        np.testing.assert_allclose(np.loadtxt(tmp_path / "result.csv"), expected)
+        refused = runner.invoke(cli, ["invoke", "ae", "--async", "--url", server.url])
+        assert isinstance(refused.exception, ValidationError)
+        assert "--input-location or --body" in str(refused.exception)
+    finally:
+        for p in (predictor, sync_only):
+            p.delete_endpoint()
+            p.delete_model()
+            p.close()

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import io
+import pickle
+from pathlib import Path
 
 import pytest
 
-from openmaker.errors import ValidationError
+from openmaker.errors import DataSourceError, ValidationError
 from openmaker.transform import jsonpath
-from openmaker.transform.splitting import RecordError, iter_requests, split_records
+from openmaker.transform.splitting import (
+    RecordError,
+    iter_requests,
+    line_count,
+    plan_line_ranges,
+    read_range,
+    split_records,
+)
 
 
 @pytest.mark.parametrize(
@@ -79,3 +88,81 @@ def test_recordio_split() -> None:
 def test_empty_file_gets_one_empty_request() -> None:
     (req,) = _requests(b"", "Line")
     assert req.body == b"" and req.last
+
+
+# --- byte ranges -------------------------------------------------------------------------------
+def _ranges(path: Path, limit: int, target: int | None = None) -> list:
+    return list(plan_line_ranges(str(path), file_index=3, source="f.csv", max_payload=limit,
+                                 target=target))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"".join(b"%d,1,1,1\n" % i for i in range(1, 200)),  # lines of 8-10 bytes
+        b"".join(b"%d,1,1,1\n" % i for i in range(1, 200)) + b"7,7",  # no final newline
+        b"1,2\n\n\n3,4\n" * 30 + b"\n\n",  # blank lines, counted
+        b"x" * 40 + b"\n" + b"y" * 39,  # lines right at the limit
+    ],
+)
+def test_ranges_cut_the_same_requests_as_reading(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "f.csv"
+    path.write_bytes(data)
+    ranges = _ranges(path, 41)
+    requests = _requests(data, "Line", limit=41)
+    bodies = [read_range(str(path), r.start, r.end) for r in ranges]
+    assert b"".join(bodies) == data and all(r.file_index == 3 for r in ranges)
+    assert [r.start for r in ranges[1:]] == [r.end for r in ranges[:-1]]
+    assert all(len(b) <= 41 for b in bodies)
+    assert [r.last for r in ranges] == [False] * (len(ranges) - 1) + [True]
+    # the reader's requests, but for the end: a last line without newline that fits joins
+    # the range before it (the reader cannot know it is last), whitespace-only ones are kept
+    sent = [(b, line_count(b)) for b in bodies if b.strip()]
+    expected = [(r.body, r.count) for r in requests]
+    if not data.endswith(b"\n") and len(expected[-2][0] + expected[-1][0]) <= 41:
+        *expected, (tail, _) = expected
+        expected[-1] = (expected[-1][0] + tail, expected[-1][1] + 1)
+    assert sent == expected
+    assert sum(line_count(b) for b in bodies) == data.count(b"\n") + (not data.endswith(b"\n"))
+
+
+def test_ranges_aim_at_the_target_and_stay_under_the_limit(tmp_path: Path) -> None:
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"".join(b"%04d\n" % i for i in range(1000)))  # 5-byte lines
+    small = _ranges(path, 1000, target=100)
+    assert all(r.end - r.start == 100 for r in small[:-1]) and len(small) == 50
+    long_line = tmp_path / "long.csv"
+    long_line.write_bytes(b"1\n" + b"2" * 150 + b"\n3\n")  # over the target, under the limit
+    assert [(r.start, r.end) for r in _ranges(long_line, 1000, target=100)] == [(0, 2), (2, 155)]
+
+
+def test_ranges_of_an_empty_file_and_a_too_long_record(tmp_path: Path) -> None:
+    empty = tmp_path / "e.csv"
+    empty.write_bytes(b"")
+    (only,) = _ranges(empty, 100)
+    assert (only.start, only.end, only.last) == (0, 0, True)
+    assert read_range(str(empty), 0, 0) == b""
+    long_line = tmp_path / "l.csv"
+    long_line.write_bytes(b"1,2\n3,4\n" + b"9" * 200 + b"\n5,6\n")
+    with pytest.raises(RecordError, match=r"f\.csv, record 3: the record is longer"):
+        _ranges(long_line, 50)
+
+
+def test_read_range_caches_descriptors_and_names_a_short_file(tmp_path: Path) -> None:
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"0123456789")
+    fds: dict[str, int] = {}
+    assert read_range(str(path), 2, 5, fds) == b"234" and list(fds) == [str(path)]
+    assert read_range(str(path), 5, 10, fds) == b"56789" and len(fds) == 1
+    with pytest.raises(DataSourceError, match="shorter than expected"):
+        read_range(str(path), 8, 20, fds)
+    with pytest.raises(DataSourceError, match="Cannot read"):
+        read_range(str(tmp_path / "gone.csv"), 0, 1)
+    for fd in fds.values():
+        __import__("os").close(fd)
+
+
+def test_record_errors_cross_processes() -> None:
+    err = pickle.loads(pickle.dumps(RecordError("bad cell", source="s3://b/f.csv", record=7)))
+    assert isinstance(err, RecordError) and (err.source, err.record) == ("s3://b/f.csv", 7)
+    assert str(err) == "s3://b/f.csv, record 7: bad cell" and err.detail == "bad cell"

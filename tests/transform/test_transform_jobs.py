@@ -166,3 +166,90 @@ def test_stop(model: str, tmp_path: Path) -> None:
     assert rec.status in ("Stopped", "Completed")
     if rec.status == "Stopped":
         assert not (tmp_path / "out" / "x.csv.out").exists()
+
+
+def _big_csv(path: Path, n: int, bad: dict[int, str]) -> list[str]:
+    """``n`` CSV lines (about 1 MB per 40,000), some replaced by bad ones (0-based index)."""
+    lines = [",".join(f"{v:.3f}" for v in r) for r in csv_rows(n, seed=5)]
+    for index, line in bad.items():
+        lines[index] = line
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return lines
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_records_are_numbered_across_requests(model: str, tmp_path: Path, workers: int) -> None:
+    # 1 MB requests: the bad records sit in later requests of the file
+    src = tmp_path / "in" / "big.csv"
+    _big_csv(src, 100_000, {50_000: "1,2,oops,4", 90_001: "1,2"})
+    service = TransformJobService()
+    service.create(_request("fail", src, tmp_path / "out", MaxConcurrentTransforms=workers,
+                            MaxPayloadInMB=1))  # fmt: skip
+    rec = service.wait("fail", timeout=120)
+    assert rec.status == "Failed"
+    assert f"{src}, record 50001" in (rec.failure_reason or ""), rec.failure_reason
+    assert not (tmp_path / "out" / "big.csv.out").exists()
+
+    service.create(_request("skip", src, tmp_path / "skipped", MaxConcurrentTransforms=workers,
+                            MaxPayloadInMB=1, BadRecordPolicy="Skip"))  # fmt: skip
+    rec = service.wait("skip", timeout=120)
+    assert rec.status == "Completed", rec.failure_reason
+    assert rec.progress["RecordsDone"] == 100_000 and rec.progress["RecordsSkipped"] == 2
+    report = (tmp_path / "skipped" / "_skipped-records.jsonl").read_text().splitlines()
+    assert [json.loads(x)["record"] for x in report] == [50_001, 90_002]
+    assert len((tmp_path / "skipped" / "big.csv.out").read_text().splitlines()) == 99_998
+
+
+def test_plain_and_gzip_files_with_two_workers(model: str, tmp_path: Path) -> None:
+    import gzip
+
+    rows = csv_rows(300)
+    src = tmp_path / "in"
+    write_csv(src / "a.csv", rows[:200])
+    text = "\n".join(",".join(f"{v:.3f}" for v in r) for r in rows[200:]) + "\n"
+    (src / "b.csv.gz").write_bytes(gzip.compress(text.encode()))
+    (src / "empty.csv").write_bytes(b"")
+    service = TransformJobService()
+    service.create(_request("mixed", src, tmp_path / "out", MaxConcurrentTransforms=2))
+    rec = service.wait("mixed", timeout=120)
+    assert rec.status == "Completed", rec.failure_reason
+    a = np.loadtxt(tmp_path / "out" / "a.csv.out")
+    b = np.loadtxt(tmp_path / "out" / "b.csv.gz.out")
+    assert a.shape == (200,) and b.shape == (100,)
+    assert (tmp_path / "out" / "empty.csv.out").read_bytes() == b""
+    assert np.corrcoef(np.concatenate([a, b]), rows.sum(1))[0, 1] > 0.8
+
+
+class _Counting:
+    """A model answering one line per CSV line; a line with ``bad`` in it fails the call."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def predict(self, body: bytes, content_type: str, accept: str | None) -> tuple[bytes, str]:
+        self.calls += 1
+        if b"bad" in body:
+            raise ValidationError("a bad cell")
+        return b"".join(b"ok\n" for _ in body.splitlines()), "text/csv"
+
+
+@pytest.mark.parametrize("skip", [False, True])
+def test_bad_records_are_found_by_halving(skip: bool) -> None:
+    from openmaker.transform.predicting import Settings, Transformer
+    from openmaker.transform.splitting import RecordError, Request
+
+    lines = [b"1,2"] * 1000
+    lines[611] = lines[612] = b"bad"
+    lines[700] = b""  # a blank line: counted, never sent
+    model = _Counting()
+    settings = Settings("text/csv", None, "Line", "Line", skip_bad_records=skip, sources=("f",))
+    request = Request(0, 101, 1000, b"\n".join(lines) + b"\n")
+    if not skip:
+        with pytest.raises(RecordError, match="f, record 712: a bad cell"):
+            Transformer(model, settings).run(request)
+    else:
+        result = Transformer(model, settings).run(request)
+        assert [n for n, _ in result.skipped] == [712, 713]
+        assert result.output == b"ok\n" * 997
+    assert model.calls < 60  # not one call per record

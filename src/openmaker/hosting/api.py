@@ -1,10 +1,12 @@
-"""Python API for hosting, shaped like the SageMaker SDK: ``Model(...).deploy()`` and
-``DataCaptureConfig``. ``Estimator.deploy()`` goes through :meth:`Model.deploy`.
+"""Python API for hosting, shaped like the SageMaker SDK: ``Model(...).deploy()``,
+``DataCaptureConfig`` and ``AsyncInferenceConfig``. ``Estimator.deploy()`` goes through
+:meth:`Model.deploy`.
 
 ``deploy`` creates the model, an endpoint config with one variant (``AllTraffic``) and the
 endpoint, waits until it is ``InService`` (raising with the ``FailureReason`` if it failed),
 makes sure a serving process runs (the local background server unless ``url`` is given) and
-returns a :class:`~openmaker.predictor.Predictor`.
+returns a :class:`~openmaker.predictor.Predictor` (with an ``AsyncInferenceConfig``, use its
+:meth:`~openmaker.predictor.Predictor.predict_async`).
 """
 
 from __future__ import annotations
@@ -55,6 +57,49 @@ class DataCaptureConfig:
         }
 
 
+@dataclass
+class AsyncInferenceConfig:
+    """The SDK's ``sagemaker.async_inference.AsyncInferenceConfig``.
+
+    Attributes:
+        output_path: where answers go (default
+            ``<artifacts URI>/async-endpoint-outputs/<model name>``).
+        max_concurrent_invocations_per_instance: requests a serving worker processes at once
+            (default 4).
+        failure_path: where errors go (default: ``output_path``).
+        kms_key_id: recorded, not used.
+        notification_config: recorded, not used (no SNS here).
+    """
+
+    output_path: str | None = None
+    max_concurrent_invocations_per_instance: int | None = None
+    failure_path: str | None = None
+    kms_key_id: str | None = None
+    notification_config: dict[str, Any] | None = None
+
+    def to_request(self, model_name: str = "model") -> dict[str, Any]:
+        """The API's ``AsyncInferenceConfig`` dict."""
+        from openmaker import uris
+        from openmaker.settings import get_settings
+
+        output: dict[str, Any] = {
+            "S3OutputPath": self.output_path
+            or uris.join(get_settings().artifacts_uri, "async-endpoint-outputs", model_name)
+        }
+        if self.failure_path:
+            output["S3FailurePath"] = self.failure_path
+        if self.kms_key_id:
+            output["KmsKeyId"] = self.kms_key_id
+        if self.notification_config:
+            output["NotificationConfig"] = dict(self.notification_config)
+        config: dict[str, Any] = {"OutputConfig": output}
+        if self.max_concurrent_invocations_per_instance is not None:
+            config["ClientConfig"] = {
+                "MaxConcurrentInvocationsPerInstance": self.max_concurrent_invocations_per_instance
+            }
+        return config
+
+
 class Model:
     """A trained model ready to deploy (the SDK's ``sagemaker.model.Model``).
 
@@ -100,10 +145,14 @@ class Model:
         serializer: Any = None,
         deserializer: Any = None,
         data_capture_config: DataCaptureConfig | None = None,
+        async_inference_config: AsyncInferenceConfig | None = None,
         wait: bool = True,
         url: str | None = None,
     ) -> Any:
         """Create the endpoint and return a :class:`~openmaker.predictor.Predictor`.
+
+        With ``async_inference_config`` the endpoint also takes asynchronous requests
+        (:meth:`~openmaker.predictor.Predictor.predict_async`).
 
         Raises:
             AlgorithmError: the endpoint failed to come up (its ``FailureReason``).
@@ -129,6 +178,8 @@ class Model:
         }
         if data_capture_config is not None:
             config["DataCaptureConfig"] = data_capture_config.to_request()
+        if async_inference_config is not None:
+            config["AsyncInferenceConfig"] = async_inference_config.to_request(model_name)
         EndpointConfigService().create(config)
         service = EndpointService()
         service.create({"EndpointName": endpoint_name, "EndpointConfigName": config_name})

@@ -4,7 +4,8 @@ Each ``ProductionVariant`` needs a ``VariantName`` (unique in the config), an ex
 ``ModelName``, ``InitialInstanceCount`` >= 1 (default 1: the serving workers the variant
 asks for) and ``InitialVariantWeight`` >= 0 (default 1.0). ``ServerlessConfig`` is accepted
 and served like one instance. ``DataCaptureConfig`` is validated here and written by the
-serving workers (:mod:`openmaker.hosting.capture`).
+serving workers (:mod:`openmaker.hosting.capture`). ``AsyncInferenceConfig`` enables
+InvokeEndpointAsync (:mod:`openmaker.hosting.async_inference`; it is stored with the variants).
 """
 
 from __future__ import annotations
@@ -14,12 +15,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from openmaker.errors import ValidationError
+from openmaker.hosting.async_inference import (
+    normalize_async_config,
+    stored_async_config,
+    with_async_config,
+    without_async_config,
+)
 from openmaker.hosting.names import check_name
 from openmaker.settings import get_settings
 from openmaker.store import EndpointConfigRecord, Store, open_store
 from openmaker.store.types import utcnow
 
 CAPTURE_MODES = ("Input", "Output", "InputAndOutput")
+#: Endpoint-config members openmaker refuses rather than ignores.
+UNSUPPORTED = ("ShadowProductionVariants", "ExplainerConfig")
 
 
 def normalize_variant(variant: Mapping[str, Any], store: Store) -> dict[str, Any]:
@@ -85,12 +94,18 @@ class EndpointConfigService:
         """CreateEndpointConfig.
 
         Raises:
-            ValidationError: bad name, variants (1-10, unique names, existing models) or
-                capture config.
+            ValidationError: bad name, variants (1-10, unique names, existing models),
+                capture config or async inference config.
             ResourceInUseError: a config of that name exists.
         """
         req = copy.deepcopy(dict(request))
         name = check_name(req.get("EndpointConfigName"), "EndpointConfigName")
+        for unsupported in UNSUPPORTED:
+            if req.get(unsupported):
+                raise ValidationError(
+                    f"{unsupported} is not supported (openmaker hosts real-time and "
+                    "asynchronous production variants only)"
+                )
         variants = req.get("ProductionVariants")
         if not isinstance(variants, list) or not 1 <= len(variants) <= 10:
             raise ValidationError("ProductionVariants must be a list of 1 to 10 variants")
@@ -98,10 +113,11 @@ class EndpointConfigService:
         names = [v["VariantName"] for v in normalized]
         if len(set(names)) != len(names):
             raise ValidationError(f"VariantName values must be unique; got {names}")
+        async_config = normalize_async_config(req.get("AsyncInferenceConfig"))
         record = EndpointConfigRecord(
             name=name,
             arn=get_settings().arn("endpoint-config", name),
-            production_variants=normalized,
+            production_variants=with_async_config(normalized, async_config),
             data_capture_config=normalize_capture(req.get("DataCaptureConfig")),
             kms_key_id=req.get("KmsKeyId"),
             tags=list(req.get("Tags") or []),
@@ -119,11 +135,14 @@ class EndpointConfigService:
         out: dict[str, Any] = {
             "EndpointConfigName": rec.name,
             "EndpointConfigArn": rec.arn,
-            "ProductionVariants": [dict(v) for v in rec.production_variants],
+            "ProductionVariants": without_async_config(rec.production_variants),
             "CreationTime": rec.creation_time,
         }
         if rec.data_capture_config:
             out["DataCaptureConfig"] = dict(rec.data_capture_config)
+        async_config = stored_async_config(rec.production_variants)
+        if async_config:
+            out["AsyncInferenceConfig"] = async_config
         if rec.kms_key_id:
             out["KmsKeyId"] = rec.kms_key_id
         return out

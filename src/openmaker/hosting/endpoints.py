@@ -24,12 +24,17 @@ from __future__ import annotations
 import builtins
 import copy
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from openmaker.errors import PlatformError, ResourceInUseError, ValidationError
 from openmaker.executors import Executor, get_executor
+from openmaker.hosting.async_inference import (
+    stored_async_config,
+    with_async_config,
+    without_async_config,
+)
 from openmaker.hosting.names import check_name
 from openmaker.settings import get_settings
 from openmaker.store import EndpointConfigRecord, EndpointRecord, Store, open_store
@@ -47,8 +52,9 @@ def runner_name(endpoint: str) -> str:
 
 
 def variant_summaries(config: EndpointConfigRecord) -> list[dict[str, Any]]:
-    """``ProductionVariantSummary`` dicts for a config's variants (desired = initial)."""
-    return [
+    """``ProductionVariantSummary`` dicts for a config's variants (desired = initial), with
+    the config's ``AsyncInferenceConfig`` (stored with them)."""
+    summaries = [
         {
             "VariantName": v["VariantName"],
             "ModelName": v["ModelName"],
@@ -60,6 +66,7 @@ def variant_summaries(config: EndpointConfigRecord) -> list[dict[str, Any]]:
         }
         for v in config.production_variants
     ]
+    return with_async_config(summaries, stored_async_config(config.production_variants))
 
 
 class EndpointService:
@@ -129,9 +136,23 @@ class EndpointService:
         config_name: str,
         *,
         retain_all_variant_properties: bool = False,
+        exclude_retained_variant_properties: Sequence[str] = (),
         deployment_config: Mapping[str, Any] | None = None,
+        retain_deployment_config: bool = False,
     ) -> EndpointRecord:
         """UpdateEndpoint: roll out ``config_name`` with no downtime.
+
+        Args:
+            name: the endpoint.
+            config_name: the new endpoint config.
+            retain_all_variant_properties: keep the live variants' weights and instance counts
+                (variants matched by name) instead of the new config's.
+            exclude_retained_variant_properties: with ``retain_all_variant_properties``, take
+                these from the new config after all: ``DesiredWeight``,
+                ``DesiredInstanceCount``, ``DataCaptureConfig`` (data capture always comes from
+                the new config in openmaker, so naming it changes nothing).
+            deployment_config: the new ``DeploymentConfig`` (recorded; traffic moves at once).
+            retain_deployment_config: keep the last ``DeploymentConfig`` when none is given.
 
         Raises:
             ValidationError: unknown config, or the endpoint is not ``InService``.
@@ -141,13 +162,21 @@ class EndpointService:
         pending = variant_summaries(config)
         if retain_all_variant_properties:
             live = {v["VariantName"]: v for v in current.production_variants}
+            keys = []
+            if "DesiredWeight" not in exclude_retained_variant_properties:
+                keys += [("CurrentWeight", "CurrentWeight"), ("DesiredWeight", "CurrentWeight")]
+            if "DesiredInstanceCount" not in exclude_retained_variant_properties:
+                keys += [
+                    ("CurrentInstanceCount", "CurrentInstanceCount"),
+                    ("DesiredInstanceCount", "CurrentInstanceCount"),
+                ]
             for v in pending:
                 old = live.get(v["VariantName"])
                 if old:
-                    for key in ("CurrentWeight", "DesiredWeight"):
-                        v[key] = old["CurrentWeight"]
-                    for key in ("CurrentInstanceCount", "DesiredInstanceCount"):
-                        v[key] = old["CurrentInstanceCount"]
+                    for key, source in keys:
+                        v[key] = old[source]
+        if deployment_config is None and retain_deployment_config:
+            deployment_config = current.deployment_config
         updated = self.store.endpoints.update(
             name,
             only_if_status=("InService",),
@@ -277,7 +306,7 @@ class EndpointService:
             "EndpointConfigName": rec.config_name,
             "ProductionVariants": [
                 {k: v for k, v in variant.items() if k not in ("ModelName", "InstanceType")}
-                for variant in rec.production_variants
+                for variant in without_async_config(rec.production_variants)
             ],
             "EndpointStatus": rec.status,
             "CreationTime": rec.creation_time,
@@ -297,11 +326,14 @@ class EndpointService:
         if rec.pending_config_name and rec.status in PENDING_STATUSES:
             out["PendingDeploymentSummary"] = {
                 "EndpointConfigName": rec.pending_config_name,
-                "ProductionVariants": list(rec.pending_variants or []),
+                "ProductionVariants": without_async_config(rec.pending_variants or []),
                 "StartTime": rec.last_modified_time,
             }
         if rec.deployment_config:
             out["LastDeploymentConfig"] = rec.deployment_config
+        async_config = stored_async_config(rec.production_variants or rec.pending_variants)
+        if async_config:
+            out["AsyncInferenceConfig"] = async_config
         return out
 
     def list(self, **filters: Any) -> tuple[list[EndpointRecord], str | None]:

@@ -12,6 +12,9 @@ retried when the endpoint changes again.
 
 Traffic split: a variant is drawn with probability ``CurrentWeight / sum(CurrentWeight)``;
 ``X-Amzn-SageMaker-Target-Variant`` picks one by name.
+
+Each loaded model has one :class:`~openmaker.hosting.batching.MicroBatcher` per worker, kept
+with the model across rebuilds, so the requests of every variant serving it batch together.
 """
 
 from __future__ import annotations
@@ -21,9 +24,12 @@ import logging
 import os
 import random
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from openmaker.errors import ValidationError
+from openmaker.hosting.batching import BatchSettings, MicroBatcher
 from openmaker.hosting.capture import CaptureTarget, CaptureWriter
 from openmaker.serving import LoadedModel
 from openmaker.settings import get_settings
@@ -41,13 +47,28 @@ def poll_seconds() -> float:
 
 @dataclass(frozen=True)
 class Variant:
-    """One production variant as a worker serves it."""
+    """One production variant as a worker serves it.
+
+    Attributes:
+        batcher: the model's micro-batcher (shared by every variant serving the same loaded
+            model; one is made when none is given).
+        header: the ``X-Amzn-Invoked-Production-Variant`` answer header, encoded.
+    """
 
     name: str
     model_name: str
     model: LoadedModel
     weight: float
     capture: CaptureTarget | None
+    batcher: MicroBatcher = field(default=None)  # type: ignore[assignment]
+    header: tuple[bytes, bytes] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.batcher is None:
+            object.__setattr__(self, "batcher", MicroBatcher(self.model))
+        # the answer's X-Amzn-Invoked-Production-Variant header, encoded once
+        header = (b"x-amzn-invoked-production-variant", self.name.encode("latin-1"))
+        object.__setattr__(self, "header", header)
 
 
 @dataclass(frozen=True)
@@ -59,16 +80,37 @@ class Route:
     variants: tuple[Variant, ...]
     by_name: dict[str, Variant] = field(default_factory=dict)
     cumulative: tuple[float, ...] = ()
+    async_config: Mapping[str, Any] | None = None
 
     @classmethod
-    def build(cls, endpoint: str, revision: int, variants: tuple[Variant, ...]) -> Route:
-        """A route with its lookup table and cumulative weights."""
+    def build(
+        cls,
+        endpoint: str,
+        revision: int,
+        variants: tuple[Variant, ...],
+        async_config: Mapping[str, Any] | None = None,
+    ) -> Route:
+        """A route with its lookup table and cumulative weights.
+
+        Args:
+            endpoint: the endpoint's name.
+            revision: the endpoint record's revision it was built from.
+            variants: the live variants.
+            async_config: the endpoint's ``AsyncInferenceConfig`` (None: no async invocations).
+        """
         total = 0.0
         cumulative = []
         for v in variants:
             total += max(v.weight, 0.0)
             cumulative.append(total)
-        return cls(endpoint, revision, variants, {v.name: v for v in variants}, tuple(cumulative))
+        return cls(
+            endpoint,
+            revision,
+            variants,
+            {v.name: v for v in variants},
+            tuple(cumulative),
+            async_config,
+        )
 
     def choose(self, target: str | None = None) -> Variant:
         """The variant to serve a request (``target`` forces one by name).
@@ -109,6 +151,8 @@ class RoutingTable:
         self.capture = capture
         self.routes: dict[str, Route] = {}
         self._models: dict[tuple[str, str], LoadedModel] = {}
+        self._batchers: dict[int, MicroBatcher] = {}  # by id() of a model in self._models
+        self.batch_settings = BatchSettings.from_env()
         self._failed: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -151,10 +195,15 @@ class RoutingTable:
             return changed
 
     def _build(self, rec: EndpointRecord) -> Route:
+        from openmaker.hosting.async_inference import stored_async_config
+
         variants = []
         for v in rec.production_variants:
             model = self._model(v["ModelName"])
             capture = self.capture.target(rec.name, v["VariantName"], rec.data_capture_config)
+            batcher = self._batchers.get(id(model))
+            if batcher is None or batcher.model is not model:
+                batcher = self._batchers[id(model)] = MicroBatcher(model, self.batch_settings)
             variants.append(
                 Variant(
                     name=v["VariantName"],
@@ -162,9 +211,11 @@ class RoutingTable:
                     model=model,
                     weight=float(v.get("CurrentWeight", 1.0)),
                     capture=capture,
+                    batcher=batcher,
                 )
             )
-        return Route.build(rec.name, rec.revision, tuple(variants))
+        async_config = stored_async_config(rec.production_variants)
+        return Route.build(rec.name, rec.revision, tuple(variants), async_config)
 
     def _model(self, model_name: str) -> LoadedModel:
         from openmaker.errors import ResourceNotFoundError
@@ -186,3 +237,4 @@ class RoutingTable:
     def _forget_unused(self, routes: dict[str, Route]) -> None:
         used = {id(v.model) for r in routes.values() for v in r.variants}
         self._models = {k: m for k, m in self._models.items() if id(m) in used}
+        self._batchers = {k: b for k, b in self._batchers.items() if k in used}

@@ -2,14 +2,18 @@
 
 It lists the input (a file, a folder or a prefix; local or ``s3://``), cuts each file into
 requests (:mod:`openmaker.transform.splitting`), predicts them with
-``MaxConcurrentTransforms`` worker processes (each loads the model once and pins its math
-threads to its share of the CPUs; one transform runs in this process), and writes
+``MaxConcurrentTransforms`` worker processes, and writes
 ``<S3OutputPath>/<path under the input prefix>.out`` per input file, atomically, in input
-order. At most ``2 * MaxConcurrentTransforms`` requests are in flight, so memory does not grow
-with the input. Progress goes to the store about once a second, log lines to stdout (the job's
-``runner.log``). A stop request ends the workers and removes the outputs already written (as
-SageMaker stores no output for a stopped job). Any record that fails fails the job with the
-file and record number, unless ``BadRecordPolicy`` is ``Skip``.
+order. One transform runs in this process. With more, the supervisor loads the model once and
+then forks the workers (they share it; each pins its math threads to its share of the CPUs).
+A local, uncompressed file split by ``Line`` into ``MultiRecord`` requests is handed out as
+byte ranges that each worker reads itself, so the supervisor only plans the cuts and writes
+the answers while the workers read, parse and predict; other inputs are read here and sent to
+the workers. At most ``2 * MaxConcurrentTransforms`` requests are in flight, so memory does
+not grow with the input. Progress goes to the store about once a second, log lines to stdout
+(the job's ``runner.log``). A stop request ends the workers and removes the outputs already
+written (as SageMaker stores no output for a stopped job). Any record that fails fails the job
+with the file and record number, unless ``BadRecordPolicy`` is ``Skip``.
 """
 
 from __future__ import annotations
@@ -31,7 +35,13 @@ from openmaker.errors import OpenmakerError, PlatformError
 from openmaker.store import Store, TransformJobRecord
 from openmaker.store.types import utcnow
 from openmaker.transform.predicting import Result, Settings
-from openmaker.transform.splitting import Request, iter_requests
+from openmaker.transform.splitting import (
+    ByteRange,
+    RecordError,
+    Request,
+    iter_requests,
+    plan_line_ranges,
+)
 
 PROGRESS_SECONDS = 1.0
 
@@ -112,19 +122,32 @@ class TransformRunner:
             sources=tuple(files),
         )
         outputs = [output_uri(tout["S3OutputPath"], root, f, single) for f in files]
-        requests = self._requests(files, settings)
         workers = int(self.req["MaxConcurrentTransforms"])
         model_record = self.store.models.get(self.record.model_name)
         for key, value in self.req.get("Environment", {}).items():
             os.environ[key] = str(value)
         os.environ["SAGEMAKER_BATCH"] = "true"
-        if workers <= 1:
-            from openmaker.transform.predicting import make_transformer
+        if self.record.executor == "ray":  # the files are dealt out across the cluster
+            from openmaker.transform.distributed import transform_on_ray
+
+            results = transform_on_ray(self.req, model_record, settings, files, log)
+            self._write(results, outputs, files)
+        elif workers <= 1:
+            from openmaker.transform.predicting import make_transformer, run_task
 
             transformer = make_transformer(model_record, settings)
-            self._write(map(transformer.run, requests), outputs, files)
+            fds: dict[str, int] = {}
+            try:
+                self._write(
+                    (run_task(transformer, task, fds) for task in self._tasks(files, settings)),
+                    outputs,
+                    files,
+                )
+            finally:
+                for fd in fds.values():
+                    os.close(fd)
         else:
-            self._run_pool(workers, model_record, settings, requests, outputs, files)
+            self._run_pool(workers, model_record, settings, outputs, files)
         if self.skipped:
             report = uris.join(tout["S3OutputPath"], "_skipped-records.jsonl")
             self._put(report, "".join(json.dumps(s) + "\n" for s in self.skipped).encode())
@@ -135,23 +158,23 @@ class TransformRunner:
         workers: int,
         model_record: Any,
         settings: Settings,
-        requests: Iterator[Request],
         outputs: list[str],
         files: list[str],
     ) -> None:
-        from openmaker.transform.predicting import init_worker, run_in_worker
+        from openmaker.transform import predicting
 
-        threads = max(1, (os.cpu_count() or 1) // workers)
+        threads = max(1, len(os.sched_getaffinity(0)) // workers)
+        for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[name] = str(threads)  # read by the math libraries the model loads
+        predicting.adopt(predicting.make_transformer(model_record, settings))
         ctx = multiprocessing.get_context("fork")
-        pool = ctx.Pool(
-            workers, initializer=init_worker, initargs=(model_record, settings, threads)
-        )
+        pool = ctx.Pool(workers, initializer=predicting.init_forked_worker, initargs=(threads,))
         try:
 
             def results() -> Iterator[Result]:
                 window: deque[Any] = deque()
-                for request in requests:
-                    window.append(pool.apply_async(run_in_worker, (request,)))
+                for task in self._tasks(files, settings):
+                    window.append(pool.apply_async(predicting.run_in_worker, (task,)))
                     if len(window) >= 2 * workers:
                         yield window.popleft().get()
                 while window:
@@ -163,11 +186,18 @@ class TransformRunner:
             pool.terminate()
             pool.join()
 
-    def _requests(self, files: list[str], settings: Settings) -> Iterator[Request]:
+    def _tasks(self, files: list[str], settings: Settings) -> Iterator[Request | ByteRange]:
+        """Byte ranges where the workers can read the file themselves, requests elsewhere."""
         from openmaker.data import open_uri
 
         limit = int(self.req["MaxPayloadInMB"]) * 1024 * 1024
+        ranged = settings.split_type == "Line" and self.req["BatchStrategy"] == "MultiRecord"
         for index, source in enumerate(files):
+            if ranged and _plain_local_file(source):
+                yield from plan_line_ranges(
+                    uris.local_path(source), file_index=index, source=source, max_payload=limit
+                )
+                continue
             with open_uri(source) as fh:
                 yield from iter_requests(
                     fh,
@@ -181,7 +211,13 @@ class TransformRunner:
     def _write(self, results: Iterator[Result], outputs: list[str], files: list[str]) -> None:
         current: Any = None
         tmp_path = ""
+        first = 1  # the number of the current file's next record
         for result in results:
+            base = first - 1 if result.relative else 0  # renumber from the file's first line
+            first += result.count
+            if result.error is not None:
+                number, message = result.error
+                raise RecordError(message, source=files[result.file_index], record=base + number)
             if current is None:
                 target = outputs[result.file_index]
                 folder = None
@@ -193,11 +229,13 @@ class TransformRunner:
             current.write(result.output)
             self.progress["RecordsDone"] += result.count
             for number, message in result.skipped:
-                entry = {"file": files[result.file_index], "record": number, "error": message}
+                entry = {"file": files[result.file_index], "record": base + number,
+                         "error": message}  # fmt: skip
                 self.skipped.append(entry)
                 self.progress["RecordsSkipped"] += 1
                 log(f"skipped {entry['file']}, record {number}: {message}")
             if result.last:
+                first = 1
                 current.close()
                 current = None
                 target = outputs[result.file_index]
@@ -250,6 +288,19 @@ class TransformRunner:
             artifacts.upload(tmp.name, uri)
         finally:
             os.unlink(tmp.name)
+
+
+def _plain_local_file(source: str) -> bool:
+    """Whether ``source`` is a local file that is not gzip-compressed (workers can read it)."""
+    from openmaker.data.sources import GZIP_MAGIC
+
+    if not uris.is_local(source):
+        return False
+    try:
+        with open(uris.local_path(source), "rb") as f:
+            return f.read(2) != GZIP_MAGIC
+    except OSError:
+        return False  # reported by the streaming path, with its usual error
 
 
 def main(argv: list[str] | None = None) -> None:

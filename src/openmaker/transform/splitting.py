@@ -8,14 +8,23 @@
 * ``RecordIO``: a record is a RecordIO frame (numbered from 1); requests are whole frames.
 
 A single record larger than the payload limit fails the job, naming the file and record.
+
+For a local, uncompressed file with ``Line`` / ``MultiRecord``, :func:`plan_line_ranges`
+cuts the same requests as byte ranges (:class:`ByteRange`) without reading the file: a pool
+worker reads its range itself (:func:`read_range`), so the supervisor never copies the data.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from openmaker.errors import ValidationError
+
+#: How far back :func:`plan_line_ranges` reads at a time to find the end of a line.
+_WINDOW = 64 * 1024
 
 
 class RecordError(ValidationError):
@@ -26,6 +35,14 @@ class RecordError(ValidationError):
         self.source = source
         self.record = record
         self.detail = message
+
+    def __reduce__(self) -> tuple[object, tuple[str, str, int]]:
+        # raised in a pool worker, it crosses to the supervisor pickled
+        return _record_error, (self.detail, self.source, self.record)
+
+
+def _record_error(message: str, source: str, record: int) -> RecordError:
+    return RecordError(message, source=source, record=record)
 
 
 @dataclass(frozen=True)
@@ -93,7 +110,8 @@ def _whole(fh: object, file_index: int, source: str, max_payload: int) -> Iterat
 
 
 def _lines_single(fh: object, file_index: int) -> Iterator[Request]:
-    for number, line in enumerate(fh, start=1):  # type: ignore[call-overload]
+    lines: Iterable[bytes] = fh  # type: ignore[assignment]  # a binary file iterates lines
+    for number, line in enumerate(lines, start=1):
         body = line.rstrip(b"\r\n")
         if body.strip():
             yield Request(file_index, number, 1, body)
@@ -166,3 +184,128 @@ def split_records(body: bytes, split_type: str) -> list[bytes | None]:
 
         return [frame(p) for _, p in iter_payloads(body)]
     return [body]
+
+
+# --- byte ranges: requests a worker reads itself -------------------------------------------------
+@dataclass(frozen=True)
+class ByteRange:
+    """A ``Line`` / ``MultiRecord`` request as bytes ``[start, end)`` of a local file.
+
+    The range holds whole lines (it ends after a newline, or at the end of the file). Its
+    records are numbered from 1 by whoever reads it; the supervisor, which gets the results in
+    order, knows how many lines came before and renumbers them.
+    """
+
+    file_index: int
+    path: str
+    start: int
+    end: int
+    last: bool = False
+
+
+def plan_line_ranges(
+    path: str, *, file_index: int, source: str, max_payload: int, target: int | None = None
+) -> Iterator[ByteRange]:
+    """The ``MultiRecord`` requests of a local file as byte ranges, in order; the last marked.
+
+    Each range is at most ``max_payload`` bytes and ends at the last newline before
+    ``target`` bytes (default ``max_payload``) when there is one. Only a few kilobytes around
+    each cut are read.
+
+    Raises:
+        RecordError: a line longer than ``max_payload`` (named by its number).
+    """
+    block = max_payload or 6 * 1024 * 1024
+    want = min(target or block, block)
+    size = os.path.getsize(path)
+    if size == 0:  # an empty file still gets its (empty) output
+        yield ByteRange(file_index, path, 0, 0, last=True)
+        return
+    with open(path, "rb") as f:
+        start = 0
+        while start < size:
+            if size - start <= want:
+                end = size
+            else:
+                cut = _last_newline(f, start, start + want)
+                if cut < 0 and want < block:
+                    cut = _last_newline(f, start + want, min(start + block, size))
+                if cut < 0:
+                    if size - start <= block:
+                        cut = size - 1
+                    else:
+                        raise RecordError(
+                            f"the record is longer than MaxPayloadInMB ({block} bytes)",
+                            source=source,
+                            record=_line_number(f, start),
+                        )
+                end = cut + 1
+            yield ByteRange(file_index, path, start, end, last=end >= size)
+            start = end
+
+
+def _last_newline(f: BinaryIO, start: int, end: int) -> int:
+    """Offset of the last newline in ``[start, end)`` of ``f``, or -1."""
+    pos = end
+    while pos > start:
+        lo = max(start, pos - _WINDOW)
+        f.seek(lo)
+        found = f.read(pos - lo).rfind(b"\n")
+        if found >= 0:
+            return lo + found
+        pos = lo
+    return -1
+
+
+def _line_number(f: BinaryIO, offset: int) -> int:
+    """The 1-based number of the line that starts at ``offset``."""
+    f.seek(0)
+    newlines = 0
+    left = offset
+    while left > 0:
+        chunk = f.read(min(left, 1 << 20))
+        if not chunk:
+            break
+        newlines += chunk.count(b"\n")
+        left -= len(chunk)
+    return newlines + 1
+
+
+def read_range(path: str, start: int, end: int, fds: dict[str, int] | None = None) -> bytes:
+    """Bytes ``[start, end)`` of a local file (``fds``: a cache of open descriptors by path).
+
+    Raises:
+        DataSourceError: the file cannot be read or is shorter than the range.
+    """
+    from openmaker.errors import DataSourceError
+
+    try:
+        fd = fds.get(path) if fds is not None else None
+        if fd is None:
+            fd = os.open(path, os.O_RDONLY)
+            if fds is not None:
+                fds[path] = fd
+        try:
+            parts = []
+            pos = start
+            while pos < end:
+                piece = os.pread(fd, end - pos, pos)
+                if not piece:
+                    raise DataSourceError(
+                        f"{path} is shorter than expected (changed while transforming?)", uri=path
+                    )
+                parts.append(piece)
+                pos += len(piece)
+        finally:
+            if fds is None:
+                os.close(fd)
+    except OSError as exc:
+        raise DataSourceError(f"Cannot read {path!r}: {exc}", uri=path) from exc
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def line_count(body: bytes) -> int:
+    """Lines in a ``Line`` request body (a last line without newline counts)."""
+    if not body:
+        return 0
+    return body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
