@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsyncInferenceConfig",
     "DataCaptureConfig",
     "Estimator",
     "HyperparameterTuner",
@@ -22,7 +23,7 @@ __all__ = [
 if TYPE_CHECKING:  # pragma: no cover
     from openmaker.errors import OpenmakerError
     from openmaker.estimator import Estimator
-    from openmaker.hosting.api import DataCaptureConfig, Model
+    from openmaker.hosting.api import AsyncInferenceConfig, DataCaptureConfig, Model
     from openmaker.jobs.api import TrainingJob
     from openmaker.predictor import Predictor
     from openmaker.serving import load_model
@@ -35,6 +36,7 @@ _LAZY = {
     "load_model": "openmaker.serving:load_model",
     "OpenmakerError": "openmaker.errors:OpenmakerError",
     "Model": "openmaker.hosting.api:Model",
+    "AsyncInferenceConfig": "openmaker.hosting.api:AsyncInferenceConfig",
     "DataCaptureConfig": "openmaker.hosting.api:DataCaptureConfig",
     "Predictor": "openmaker.predictor:Predictor",
     "Transformer": "openmaker.transform.api:Transformer",
