@@ -72,3 +72,42 @@ def test_roc_auc_matches_scikit_learn_with_ties():
     y = (rng.random(5000) < s).astype(float)
     assert roc_auc(s, y) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
     assert np.isnan(roc_auc(s, np.ones_like(y)))
+
+
+@pytest.mark.parametrize("bins", [8, 64, 1 << 14])
+def test_accuracy_slack_bounds_the_exact_value(bins):
+    # coarse grids and heavy ties: the exact best accuracy never exceeds grid + largest bin
+    rng = np.random.default_rng(bins)
+    n, M = 3_000, 12
+    z = rng.normal(size=n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-2 * z))).astype(np.float32)
+    S = 1 / (1 + np.exp(-(z[:, None] * rng.uniform(0.2, 3, M) + rng.normal(size=(n, M)))))
+    S[:, ::3] = np.round(S[:, ::3], 1)
+    exact, _ = calibrate(S, y, "accuracy")
+    slack: list[np.ndarray] = []
+    grid = criterion_values(S, y, "accuracy", bins=bins, slack=slack)
+    assert np.all(exact <= grid + slack[0] + 1e-12)
+    assert np.all(grid <= exact + 1e-12)
+
+
+def test_model_selection_with_slack_picks_the_exact_winner():
+    from types import SimpleNamespace
+
+    from openmaker.algorithms.linear_learner.train import _Calibration
+
+    rng = np.random.default_rng(7)
+    n, M = 5_000, 32
+    z = rng.normal(size=n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-2 * z))).astype(np.float32)
+    S = 1 / (1 + np.exp(-(z[:, None] * rng.uniform(0.5, 2, M) + rng.normal(size=(n, M)) * 0.5)))
+    settings = SimpleNamespace(
+        criterion="accuracy", f_beta=1.0, target_precision=0.8, target_recall=0.8, loss="logistic"
+    )
+    cal = _Calibration.__new__(_Calibration)
+    cal.scores, cal.labels = [S], [y]
+    cal._binned = cal._slack = cal._exact = None
+    values, thresholds = cal.criterion(settings)  # type: ignore[arg-type]
+    exact, exact_thr = calibrate(S, y, "accuracy", default_threshold=0.5)
+    m = int(np.argmax(exact))
+    assert int(np.argmax(values)) == m
+    assert values[m] == exact[m] and thresholds[m] == exact_thr[m]

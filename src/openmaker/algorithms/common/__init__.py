@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
         channel_batches,
         check_feature_dim,
         check_finite,
+        prefetch,
         sample_rows,
     )
     from openmaker.algorithms.common.metric_log import MetricLog, quality_metric, score_metric
@@ -39,6 +40,7 @@ _LAZY = {
     "channel_batches": "input",
     "check_finite": "input",
     "check_feature_dim": "input",
+    "prefetch": "input",
     "sample_rows": "input",
     "MetricLog": "metric_log",
     "quality_metric": "metric_log",
@@ -68,6 +70,7 @@ __all__ = [
     "negotiate_accept",
     "predict_batch",
     "predict_records_batch",
+    "prefetch",
     "quality_metric",
     "sample_rows",
     "save_model_arrays",

@@ -7,7 +7,10 @@ data size. Unlabelled channels (``text/csv;label_size=0``) have ``label_size=0``
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
 
 import numpy as np
 
@@ -16,6 +19,59 @@ from openmaker.spec.algorithm import ChannelInput
 
 #: First-party algorithms read RecordIO-protobuf when the channel declares no content type.
 DEFAULT_CONTENT_TYPE = "application/x-recordio-protobuf"
+
+T = TypeVar("T")
+
+
+def prefetch(items: Iterable[T], depth: int = 4) -> Iterator[T]:
+    """``items`` produced by a background thread, up to ``depth`` ahead of the consumer.
+
+    Reading and decoding batches (file reads and numpy, which release the GIL) then overlap the
+    consumer's training step. Items arrive in order; an exception raised while producing them
+    is raised here, after the items produced before it. Closing this generator early stops
+    the thread and closes ``items``.
+    """
+    q: queue.Queue[tuple[int, object]] = queue.Queue(depth)
+    stop = threading.Event()
+    ITEM, END, ERROR = 0, 1, 2
+
+    def put(kind: int, value: object) -> bool:
+        while not stop.is_set():
+            try:
+                q.put((kind, value), timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        it = iter(items)
+        try:
+            for item in it:
+                if not put(ITEM, item):
+                    return
+            put(END, None)
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(ERROR, exc)
+        finally:
+            close = getattr(it, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="openmaker-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = q.get()
+            if kind == ITEM:
+                yield value  # type: ignore[misc]
+            elif kind == END:
+                return
+            else:
+                raise value  # type: ignore[misc]
+    finally:
+        stop.set()
+        thread.join()
 
 
 def label_size_of(channel: ChannelInput, default: int = 1) -> int:

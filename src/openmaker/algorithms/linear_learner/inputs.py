@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from openmaker.algorithms.common import channel_batches, check_finite
+from openmaker.algorithms.common import channel_batches, check_finite, prefetch
 from openmaker.errors import DataFormatError, ValidationError
 from openmaker.spec.algorithm import ChannelInput
 
@@ -127,7 +127,7 @@ class BatchSource:
             return
         kept: list[Batch] | None = [] if self._cacheable else None
         size = 0
-        for batch in self._stream():
+        for batch in prefetch(self._stream()):  # decoding overlaps the training step
             if kept is not None:
                 size += batch.nbytes()
                 if size > CACHE_BYTES:

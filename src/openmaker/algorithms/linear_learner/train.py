@@ -49,6 +49,9 @@ from openmaker.errors import DataFormatError, ValidationError
 from openmaker.spec.algorithm import ChannelInput, TrainingContext
 
 EVAL_BATCH = 10_000
+#: While an epoch trains, whether the previous epoch's validation has finished is looked at
+#: every this many mini-batches (it may stop the training there).
+ABORT_CHECK_BATCHES = 16
 #: Models within this much of the best grid criterion are calibrated exactly.
 SELECTION_MARGIN = 0.005
 
@@ -104,6 +107,9 @@ class _Calibration:
         self.scores: list[np.ndarray] = []
         self.labels: list[np.ndarray] = []
         self.kept = 0
+        self._binned: np.ndarray | None = None
+        self._slack: np.ndarray | None = None
+        self._exact: tuple[np.ndarray, np.ndarray] | None = None
 
     def add(self, X: Any, y: np.ndarray, state: Any = None) -> None:
         Z = self.net.raw_scores(X, state)
@@ -128,8 +134,14 @@ class _Calibration:
 
     def binned_criterion(self, settings: Settings) -> np.ndarray:
         """Per model: the criterion on a grid of thresholds (see ``criterion_values``)."""
-        S, y = np.concatenate(self.scores), np.concatenate(self.labels)
-        return criterion_values(S, y, settings.criterion, **self._kwargs(settings))
+        if self._binned is None:
+            S, y = np.concatenate(self.scores), np.concatenate(self.labels)
+            slack: list[np.ndarray] = []
+            self._binned = criterion_values(
+                S, y, settings.criterion, slack=slack, **self._kwargs(settings)
+            )
+            self._slack = slack[0]
+        return self._binned.copy()
 
     def sampled_criterion(self, settings: Settings) -> float:
         """The early-stopping value: the best model's criterion on a grid of thresholds."""
@@ -142,22 +154,40 @@ class _Calibration:
         it once calibrated exactly (the grid is within ~1e-4 of the exact value), so only the
         contenders are sorted; the others keep their grid value and the default threshold.
         """
+        if self._exact is not None:
+            return self._exact[0].copy(), self._exact[1].copy()
         S, y = np.concatenate(self.scores), np.concatenate(self.labels)
         values = self.binned_criterion(settings)
         thresholds = np.full(len(values), _default_threshold(settings))
         finite = np.isfinite(values)
         if not finite.any():
             contenders = np.arange(len(values))
+        elif settings.criterion == "accuracy" and self._slack is not None:
+            # a model can win only if its grid value plus its largest bin reaches the best grid
+            # value (ties included: argmax keeps the first of equal models)
+            best = values[finite].max()
+            contenders = np.flatnonzero(values + self._slack >= best - 1e-12)
         else:
             contenders = np.flatnonzero(values >= values[finite].max() - SELECTION_MARGIN)
-        exact, thr = calibrate(
-            S[:, contenders],
-            y,
-            settings.criterion,
-            default_threshold=_default_threshold(settings),
-            **self._kwargs(settings),
-        )
-        values[contenders], thresholds[contenders] = exact, thr
+
+        def exact(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return calibrate(
+                S[:, columns],
+                y,
+                settings.criterion,
+                default_threshold=_default_threshold(settings),
+                **self._kwargs(settings),
+            )
+
+        # each contender is sorted on its own (numpy releases the GIL): two threads
+        from concurrent.futures import ThreadPoolExecutor
+
+        halves = [c for c in np.array_split(contenders, 2) if len(c)]
+        with ThreadPoolExecutor(len(halves)) as pool:
+            parts = list(pool.map(exact, halves))
+        values[contenders] = np.concatenate([v for v, _ in parts])
+        thresholds[contenders] = np.concatenate([t for _, t in parts])
+        self._exact = (values.copy(), thresholds.copy())
         return values, thresholds
 
 
@@ -193,6 +223,65 @@ def _select(settings: Settings, cal: _Calibration) -> tuple[int, float]:
     return int(np.argmin(cal.mean_loss())), _default_threshold(settings)
 
 
+def _validate(
+    net: ParallelLinear, val_src: BatchSource, state: Any, settings: Settings, maximize: bool
+) -> tuple[_Calibration, np.ndarray, float]:
+    """Score the validation channel with ``state``: (calibration, loss per model, the
+    early-stopping value)."""
+    cal = _Calibration(net, settings.num_calibration_samples, _uses_criterion(settings))
+    for batch in val_src:
+        cal.add(batch.X, batch.y, state)
+    val_loss = cal.mean_loss()
+    value = cal.sampled_criterion(settings) if maximize else float(val_loss.min())
+    return cal, val_loss, value
+
+
+class _EarlyStopping:
+    """The per-epoch metric lines, the best epoch's state and the patience count."""
+
+    def __init__(self, settings: Settings, log: MetricLog, maximize: bool) -> None:
+        self.settings = settings
+        self.log = log
+        self.maximize = maximize
+        self.objective = OBJECTIVE_NAMES[settings.loss]
+        self.criteria = f"sampled_{settings.criterion}" if maximize else "loss"
+        self.best_value: float | None = None
+        self.best_state: Any = None
+        self.best_cal: _Calibration | None = None
+        self.stale = 0
+
+    def epoch_done(
+        self,
+        epoch: int,
+        train_loss: np.ndarray,
+        state: Any,
+        validation: tuple[_Calibration, np.ndarray, float] | None,
+    ) -> bool:
+        """Log epoch ``epoch`` and keep its state if it is the best; True: stop here."""
+        s, log = self.settings, self.log
+        log.quality("train", f"{self.objective}_objective", float(train_loss.min()), epoch=epoch)
+        cal = None
+        if validation is not None:
+            cal, val_loss, value = validation
+            log.quality(
+                "validation", f"{self.objective}_objective", float(val_loss.min()), epoch=epoch
+            )
+        else:
+            value = float(train_loss.min())
+        log.early_stopping(epoch, self.criteria, value)
+        better, significant = _improved(
+            value, self.best_value, s.early_stopping_tolerance, self.maximize
+        )
+        if better or self.best_value is None:
+            self.best_value, self.best_state, self.best_cal = value, state, cal
+        self.stale = 0 if significant else self.stale + 1
+        log.progress(100.0 * (epoch + 1) / s.epochs)
+        if self.stale >= s.early_stopping_patience:
+            log.info(f"Early stop condition met. Stopping training after epoch {epoch}.")
+            return True
+        return False
+
+
 def _fit(
     settings: Settings,
     net: ParallelLinear,
@@ -200,50 +289,73 @@ def _fit(
     val_src: BatchSource | None,
     sample: tuple[Any, np.ndarray],
     log: MetricLog,
+    can_abort_epoch: bool = True,
 ) -> tuple[Any, int, float]:
-    """The epochs with early stopping; returns (best state, best model, its threshold)."""
-    objective = OBJECTIVE_NAMES[settings.loss]
+    """The epochs with early stopping; returns (best state, best model, its threshold).
+
+    With a validation channel, epoch ``e``'s validation pass (on a copy of its state) runs in a
+    thread while epoch ``e + 1`` trains: training never depends on it, only the decision to
+    stop does, so an epoch begun past the stopping point is abandoned as soon as the decision
+    is known (checked every few mini-batches; with ``can_abort_epoch`` False — hosts in
+    lock-step — at the end of the epoch) and discarded. The model and the log lines are the
+    same as one epoch after the other; the wall time is shorter by about the validation passes
+    (the mini-batch loop holds one core, BLAS runs one thread).
+    """
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     keep = _uses_criterion(settings)
-    maximize = keep and val_src is not None
-    criteria = f"sampled_{settings.criterion}" if maximize else "loss"
-    best_value: float | None = None
-    best_state = net.state.copy()
-    best_cal: _Calibration | None = None
-    stale = 0
+    stopper = _EarlyStopping(settings, log, maximize=keep and val_src is not None)
+    pending: tuple[int, np.ndarray, Any, Future[Any]] | None = None
     rows = 0
     started = time.perf_counter()
-    for epoch in range(settings.epochs):
-        total = np.zeros(net.M)
-        n = 0
-        for batch in train_src:
-            total += net.train_batch(batch.X, batch.y)
-            n += batch.n
-        rows += n
-        train_loss = total / max(n, 1)
-        log.quality("train", f"{objective}_objective", float(train_loss.min()), epoch=epoch)
-        cal = None
-        if val_src is not None:
-            cal = _Calibration(net, settings.num_calibration_samples, keep)
-            for batch in val_src:
-                cal.add(batch.X, batch.y)
-            val_loss = cal.mean_loss()
-            log.quality("validation", f"{objective}_objective", float(val_loss.min()), epoch=epoch)
-            value = cal.sampled_criterion(settings) if maximize else float(val_loss.min())
-        else:
-            value = float(train_loss.min())
-        log.early_stopping(epoch, criteria, value)
-        better, significant = _improved(value, best_value, settings.early_stopping_tolerance,
-                                        maximize)  # fmt: skip
-        if better or best_value is None:
-            best_value, best_state, best_cal = value, net.state.copy(), cal
-        stale = 0 if significant else stale + 1
-        log.progress(100.0 * (epoch + 1) / settings.epochs)
-        if stale >= settings.early_stopping_patience:
-            log.info(f"Early stop condition met. Stopping training after epoch {epoch}.")
-            break
+    with ThreadPoolExecutor(1, thread_name_prefix="ll-validation") as pool:
+        stopped = False
+
+        def settle() -> bool:
+            """Log the pending epoch (waiting for its validation); True: stop training."""
+            nonlocal pending
+            assert pending is not None
+            done_epoch, done_loss, done_state, future = pending
+            pending = None
+            return stopper.epoch_done(done_epoch, done_loss, done_state, future.result())
+
+        for epoch in range(settings.epochs):
+            total = np.zeros(net.M)
+            n = 0
+            for i, batch in enumerate(train_src):
+                total += net.train_batch(batch.X, batch.y)
+                n += batch.n
+                if (
+                    can_abort_epoch
+                    and pending is not None
+                    and i % ABORT_CHECK_BATCHES == 0
+                    and pending[3].done()
+                    and settle()
+                ):
+                    stopped = True
+                    break
+            rows += n
+            if stopped:
+                break
+            train_loss = total / max(n, 1)
+            state = net.state.copy()
+            if pending is not None and settle():
+                stopped = True
+                break
+            if val_src is None:
+                if stopper.epoch_done(epoch, train_loss, state, None):
+                    stopped = True
+                    break
+            else:
+                job = pool.submit(_validate, net, val_src, state, settings, stopper.maximize)
+                pending = (epoch, train_loss, state, job)
+        if pending is not None and not stopped:
+            done_epoch, done_loss, done_state, future = pending
+            stopper.epoch_done(done_epoch, done_loss, done_state, future.result())
     elapsed = max(time.perf_counter() - started, 1e-9)
     log.throughput(rows / elapsed)
 
+    best_state, best_cal = stopper.best_state, stopper.best_cal
     if best_cal is None:  # no validation channel: select on the train sample
         best_cal = _Calibration(net, settings.num_calibration_samples, keep)
         best_cal.add(*sample, best_state)
@@ -290,7 +402,9 @@ def train(
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1, user_api="blas"):
-        best_state, m, threshold = _fit(settings, net, train_src, val_src, (X_s, y_s), log)
+        best_state, m, threshold = _fit(
+            settings, net, train_src, val_src, (X_s, y_s), log, can_abort_epoch=hosts is None
+        )
     if hosts is not None:
         train_src.finish()
         hosts.close()
