@@ -12,9 +12,9 @@ Data (generated, float32, ``--rows`` x ``--dim``):
 * ``gaussian``: one standard normal cloud (no cluster structure; the hardest case for a
   one-pass algorithm).
 
-For each k it fits openmaker's K-Means through the scikit-learn adapter (end to end: the data
-is written to a temporary RecordIO-protobuf channel and ``train()`` streams it in File mode, as
-a job does; then ``labels_`` and ``inertia_`` are computed; the ratios use this time), and
+For each k it fits openmaker's K-Means through the scikit-learn adapter (end to end: the array
+is handed to ``train()`` as an in-memory channel read in the same mini-batches a job reads from
+its files; then ``labels_`` and ``inertia_`` are computed; the ratios use this time), and
 times ``train()`` alone in Pipe mode on a channel written beforehand, with SageMaker's defaults
 (``mini_batch_size`` 5000, ``epochs`` 1, ``extra_center_factor`` and
 ``local_lloyd_num_trials`` auto = 10, ``init_method`` random), and the peers with their

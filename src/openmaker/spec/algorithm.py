@@ -38,6 +38,9 @@ class ChannelInput:
         distribution: ``S3DataDistributionType``: ``FullyReplicated`` or ``ShardedByS3Key``
             (in a multi-host job a sharded channel holds only this host's files; see
             :mod:`openmaker.distributed.sharding`).
+        dataset: in-memory rows (an :class:`openmaker.data.Dataset`) read instead of files,
+            in the same mini-batches: how the scikit-learn adapters hand their arrays to
+            ``train()`` without writing them out (never set inside a job).
     """
 
     name: str
@@ -48,6 +51,7 @@ class ChannelInput:
     uris: tuple[str, ...] = ()
     compression: str = "None"
     distribution: str = "FullyReplicated"
+    dataset: Any = field(default=None, compare=False, repr=False)
 
     def sources(self) -> list[str]:
         """The files to read, whatever the mode (local paths in File mode, URIs in Pipe mode)."""

@@ -226,3 +226,24 @@ def test_missing_train_channel(ws):
 
 def test_conformance():
     check_algorithm("kmeans")
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_in_memory_channel_trains_the_same_model_as_its_file(ws, sparse) -> None:  # type: ignore[no-untyped-def]
+    """The scikit-learn adapter's in-memory channel reads like the RecordIO file would."""
+    from openmaker.data import Dataset
+    from openmaker.spec.algorithm import ChannelInput
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(600, 6)).astype(np.float32)
+    if sparse:
+        X[rng.random(X.shape) < 0.6] = 0.0
+        X = sp.csr_matrix(X)
+    hp = {"k": "4", "feature_dim": "6", "mini_batch_size": "70", "epochs": "2"}
+    from_file = ws.train(hp, {"train": ws.channel("train", X, "application/x-recordio-protobuf")})
+    memory = ChannelInput("train", "application/x-recordio-protobuf", dataset=Dataset(X))
+    in_memory = ws.train(hp, {"train": memory})
+    assert in_memory.model_bytes() == from_file.model_bytes()
+    empty = ChannelInput("train", "application/x-recordio-protobuf", dataset=Dataset(X[:0]))
+    with pytest.raises(DataFormatError, match="no records"):
+        ws.train(hp, {"train": empty})

@@ -94,9 +94,13 @@ def channel_batches(
     label_size: int | None = None,
     n_features: int | None = None,
 ) -> Iterator:
-    """Mini-batches (``openmaker.data.Dataset``) of one pass over a channel."""
+    """Mini-batches (``openmaker.data.Dataset``) of one pass over a channel (its files, or its
+    in-memory ``dataset``)."""
     from openmaker.data import iter_batches
 
+    if channel.dataset is not None:
+        yield from _dataset_batches(channel, batch_size)
+        return
     size = label_size_of(channel) if label_size is None else label_size
     yield from iter_batches(
         channel.sources(),
@@ -106,6 +110,24 @@ def channel_batches(
         label_size=size,
         n_features=n_features,
     )
+
+
+def _dataset_batches(channel: ChannelInput, batch_size: int) -> Iterator:
+    """Row slices of an in-memory channel (views, no copies), as a file would be read."""
+    from openmaker.data import Dataset
+
+    ds = channel.dataset
+    n = int(ds.X.shape[0])
+    if n == 0:
+        raise DataFormatError(f"Channel {channel.name!r} holds no records")
+    step = max(1, int(batch_size))
+    for lo in range(0, n, step):
+        hi = min(n, lo + step)
+        yield Dataset(
+            ds.X[lo:hi],
+            None if ds.y is None else ds.y[lo:hi],
+            None if ds.weights is None else ds.weights[lo:hi],
+        )
 
 
 def sample_rows(

@@ -70,7 +70,7 @@ class KMeansEstimator(SageMakerParams, ClusterMixin, TransformerMixin, BaseEstim
         """
         from openmaker.algorithms.kmeans.model import KMeansModel
         from openmaker.algorithms.kmeans.train import train
-        from openmaker.data import Dataset, write_dataset
+        from openmaker.data import Dataset
         from openmaker.spec.algorithm import ChannelInput, TrainingContext
 
         if hasattr(X, "columns"):
@@ -81,13 +81,9 @@ class KMeansEstimator(SageMakerParams, ClusterMixin, TransformerMixin, BaseEstim
         if not {"mini_batch_size"} & set(hp):
             hp["mini_batch_size"] = max(1, min(5000, int(Xa.shape[0])))
         typed = SPEC.validate_hyperparameters(hp)
-        content_type = "application/x-recordio-protobuf"
         log = io.StringIO()
         with tempfile.TemporaryDirectory(prefix="openmaker-kmeans-") as tmp:
             root = Path(tmp)
-            folder = root / "data" / "train"
-            folder.mkdir(parents=True)
-            write_dataset(Dataset(Xa, None, None), str(folder / "part-0"), content_type)
             ctx = TrainingContext(
                 job_name="kmeans-estimator",
                 model_dir=root / "model",
@@ -98,8 +94,11 @@ class KMeansEstimator(SageMakerParams, ClusterMixin, TransformerMixin, BaseEstim
             )
             ctx.model_dir.mkdir()
             ctx.output_dir.mkdir()
+            # the array itself, in the job's mini-batches (no RecordIO round trip)
             channel = ChannelInput(
-                name="train", content_type=content_type, input_mode="File", path=folder
+                name="train",
+                content_type="application/x-recordio-protobuf",
+                dataset=Dataset(Xa, None, None),
             )
             train(typed, {"train": channel}, ctx)
             self.model_ = KMeansModel.load(ctx.model_dir)
