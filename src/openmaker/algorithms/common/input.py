@@ -99,7 +99,7 @@ def channel_batches(
     from openmaker.data import iter_batches
 
     if channel.dataset is not None:
-        yield from _dataset_batches(channel, batch_size)
+        yield from _dataset_batches(channel, batch_size, n_features)
         return
     size = label_size_of(channel) if label_size is None else label_size
     yield from iter_batches(
@@ -112,11 +112,19 @@ def channel_batches(
     )
 
 
-def _dataset_batches(channel: ChannelInput, batch_size: int) -> Iterator:
-    """Row slices of an in-memory channel (views, no copies), as a file would be read."""
+def _dataset_batches(channel: ChannelInput, batch_size: int, n_features: int | None) -> Iterator:
+    """Row slices of an in-memory channel (views, no copies), as a file would be read: sparse
+    rows narrower than ``n_features`` are widened to it, as the sparse readers do."""
     from openmaker.data import Dataset
 
     ds = channel.dataset
+    X = ds.X
+    if n_features is not None and hasattr(X, "tocsr") and X.shape[1] < n_features:
+        import scipy.sparse as sp
+
+        X = X.tocsr()
+        X = sp.csr_matrix((X.data, X.indices, X.indptr), shape=(X.shape[0], n_features))
+        ds = Dataset(X, ds.y, ds.weights)
     n = int(ds.X.shape[0])
     if n == 0:
         raise DataFormatError(f"Channel {channel.name!r} holds no records")

@@ -16,9 +16,6 @@ Fitted attributes follow ``sklearn.cluster.KMeans``: ``cluster_centers_``, ``lab
 from __future__ import annotations
 
 import io
-import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -68,10 +65,10 @@ class KMeansEstimator(SageMakerParams, ClusterMixin, TransformerMixin, BaseEstim
             HyperparameterError: invalid hyperparameters, or ``k`` above the number of rows.
             DataFormatError: NaN or infinite values.
         """
+        from openmaker.algorithms.common.adapter import train_in_process
         from openmaker.algorithms.kmeans.model import KMeansModel
         from openmaker.algorithms.kmeans.train import train
         from openmaker.data import Dataset
-        from openmaker.spec.algorithm import ChannelInput, TrainingContext
 
         if hasattr(X, "columns"):
             self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
@@ -82,26 +79,9 @@ class KMeansEstimator(SageMakerParams, ClusterMixin, TransformerMixin, BaseEstim
             hp["mini_batch_size"] = max(1, min(5000, int(Xa.shape[0])))
         typed = SPEC.validate_hyperparameters(hp)
         log = io.StringIO()
-        with tempfile.TemporaryDirectory(prefix="openmaker-kmeans-") as tmp:
-            root = Path(tmp)
-            ctx = TrainingContext(
-                job_name="kmeans-estimator",
-                model_dir=root / "model",
-                output_dir=root / "output",
-                checkpoint_dir=root / "checkpoints",
-                num_cpus=os.cpu_count() or 1,
-                log=log,
-            )
-            ctx.model_dir.mkdir()
-            ctx.output_dir.mkdir()
-            # the array itself, in the job's mini-batches (no RecordIO round trip)
-            channel = ChannelInput(
-                name="train",
-                content_type="application/x-recordio-protobuf",
-                dataset=Dataset(Xa, None, None),
-            )
-            train(typed, {"train": channel}, ctx)
-            self.model_ = KMeansModel.load(ctx.model_dir)
+        self.model_ = train_in_process(
+            "kmeans", train, typed, {"train": Dataset(Xa)}, KMeansModel.load, log
+        )
         self.training_log_ = log.getvalue()
         self.cluster_centers_ = self.model_.centers.copy()
         self.n_features_in_ = self.model_.feature_dim

@@ -20,9 +20,6 @@ smallest label wins) follows ``classes_`` order, as scikit-learn's.
 from __future__ import annotations
 
 import io
-import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -74,10 +71,10 @@ class _KNNBase(SageMakerParams, BaseEstimator):  # type: ignore[misc]
                 ``sample_size``, a ``predictor_type`` other than the class's...).
             DataFormatError: NaN or infinite values.
         """
+        from openmaker.algorithms.common.adapter import train_in_process
         from openmaker.algorithms.knn.model import KNNModel
         from openmaker.algorithms.knn.train import train
-        from openmaker.data import Dataset, write_dataset
-        from openmaker.spec.algorithm import ChannelInput, TrainingContext
+        from openmaker.data import Dataset
 
         if hasattr(X, "columns"):
             self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
@@ -104,31 +101,13 @@ class _KNNBase(SageMakerParams, BaseEstimator):  # type: ignore[misc]
         hp.setdefault("sample_size", n)
         hp.setdefault("mini_batch_size", max(1, min(5000, n)))
         typed = SPEC.validate_hyperparameters(hp)
-        content_type = "application/x-recordio-protobuf"
         log = io.StringIO()
-        with tempfile.TemporaryDirectory(prefix="openmaker-knn-") as tmp:
-            root = Path(tmp)
-            folder = root / "data" / "train"
-            folder.mkdir(parents=True)
-            write_dataset(Dataset(Xa, y_enc, None), str(folder / "part-0"), content_type)
-            ctx = TrainingContext(
-                job_name="knn-estimator",
-                model_dir=root / "model",
-                output_dir=root / "output",
-                checkpoint_dir=root / "checkpoints",
-                num_cpus=os.cpu_count() or 1,
-                log=log,
+        try:
+            self.model_ = train_in_process(
+                "knn", train, typed, {"train": Dataset(Xa, y_enc)}, KNNModel.load, log
             )
-            ctx.model_dir.mkdir()
-            ctx.output_dir.mkdir()
-            channel = ChannelInput(
-                name="train", content_type=content_type, input_mode="File", path=folder
-            )
-            try:
-                train(typed, {"train": channel}, ctx)
-            finally:
-                self.training_log_ = log.getvalue()
-            self.model_ = KNNModel.load(ctx.model_dir)
+        finally:
+            self.training_log_ = log.getvalue()
         self.n_features_in_ = int(Xa.shape[1])
         return self
 

@@ -14,8 +14,6 @@ values (``classes_``); ``num_classes`` is filled from the data.
 from __future__ import annotations
 
 import io
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -72,9 +70,10 @@ class LinearLearnerEstimator(SageMakerParams, BaseEstimator):  # type: ignore[mi
 
     def fit(self, X: Any, y: Any, eval_set: list[tuple[Any, Any]] | None = None) -> Any:
         """Train on ``X``, ``y``; ``eval_set=[(X_val, y_val)]`` is the validation channel."""
+        from openmaker.algorithms.common.adapter import train_in_process
         from openmaker.algorithms.linear_learner.model import LinearLearnerModel
         from openmaker.algorithms.linear_learner.train import train
-        from openmaker.spec.algorithm import TrainingContext
+        from openmaker.data import Dataset
 
         Xa, ya = _features(X), _labels(y)
         if Xa.shape[0] != ya.shape[0]:
@@ -93,25 +92,15 @@ class LinearLearnerEstimator(SageMakerParams, BaseEstimator):  # type: ignore[mi
             y_enc = self._encode(ya)
         typed = SPEC.validate_hyperparameters(hp)
         log = io.StringIO()
-        with tempfile.TemporaryDirectory(prefix="openmaker-ll-") as tmp:
-            root = Path(tmp)
-            channels = {"train": self._write(root, "train", Xa, y_enc)}
-            if eval_set:
-                Xv, yv = eval_set[0]
-                yv = _labels(yv)
-                yv_enc = yv.astype(np.float32) if ptype == "regressor" else self._encode(yv)
-                channels["validation"] = self._write(root, "validation", _features(Xv), yv_enc)
-            ctx = TrainingContext(
-                job_name="linear-learner-estimator",
-                model_dir=root / "model",
-                output_dir=root / "output",
-                checkpoint_dir=root / "checkpoints",
-                log=log,
-            )
-            ctx.model_dir.mkdir()
-            ctx.output_dir.mkdir()
-            train(typed, channels, ctx)
-            self.model_ = LinearLearnerModel.load(ctx.model_dir)
+        data = {"train": Dataset(Xa, y_enc)}
+        if eval_set:
+            Xv, yv = eval_set[0]
+            yv = _labels(yv)
+            yv_enc = yv.astype(np.float32) if ptype == "regressor" else self._encode(yv)
+            data["validation"] = Dataset(_features(Xv), yv_enc)
+        self.model_ = train_in_process(
+            "linear-learner", train, typed, data, LinearLearnerModel.load, log
+        )
         self.training_log_ = log.getvalue()
         self.n_features_in_ = int(Xa.shape[1])
         W = self.model_.weight
@@ -124,17 +113,6 @@ class LinearLearnerEstimator(SageMakerParams, BaseEstimator):  # type: ignore[mi
         if not np.all(self.classes_[idx] == y):
             raise ValueError("eval_set holds labels not seen in y")
         return idx.astype(np.float32)
-
-    @staticmethod
-    def _write(root: Path, name: str, X: Any, y: np.ndarray) -> Any:
-        from openmaker.data import Dataset, write_dataset
-        from openmaker.spec.algorithm import ChannelInput
-
-        folder = root / "data" / name
-        folder.mkdir(parents=True)
-        ct = "application/x-recordio-protobuf"
-        write_dataset(Dataset(X, y, None), str(folder / "part-0"), ct)
-        return ChannelInput(name=name, content_type=ct, input_mode="File", path=folder)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):

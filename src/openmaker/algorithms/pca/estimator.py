@@ -14,9 +14,6 @@ Fitted attributes follow ``sklearn.decomposition.PCA``: ``components_`` (k x d, 
 from __future__ import annotations
 
 import io
-import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -65,10 +62,10 @@ class PCAEstimator(SageMakerParams, TransformerMixin, BaseEstimator):  # type: i
             HyperparameterError: invalid hyperparameters (``num_components > d``...).
             DataFormatError: NaN or infinite values.
         """
+        from openmaker.algorithms.common.adapter import train_in_process
         from openmaker.algorithms.pca.model import PCAModel
         from openmaker.algorithms.pca.train import train
-        from openmaker.data import Dataset, write_dataset
-        from openmaker.spec.algorithm import ChannelInput, TrainingContext
+        from openmaker.data import Dataset
 
         if hasattr(X, "columns"):
             self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
@@ -77,28 +74,10 @@ class PCAEstimator(SageMakerParams, TransformerMixin, BaseEstimator):  # type: i
         hp.setdefault("feature_dim", int(Xa.shape[1]))
         hp.setdefault("mini_batch_size", 500)
         typed = SPEC.validate_hyperparameters(hp)
-        content_type = "application/x-recordio-protobuf"
         log = io.StringIO()
-        with tempfile.TemporaryDirectory(prefix="openmaker-pca-") as tmp:
-            root = Path(tmp)
-            folder = root / "data" / "train"
-            folder.mkdir(parents=True)
-            write_dataset(Dataset(Xa, None, None), str(folder / "part-0"), content_type)
-            ctx = TrainingContext(
-                job_name="pca-estimator",
-                model_dir=root / "model",
-                output_dir=root / "output",
-                checkpoint_dir=root / "checkpoints",
-                num_cpus=os.cpu_count() or 1,
-                log=log,
-            )
-            ctx.model_dir.mkdir()
-            ctx.output_dir.mkdir()
-            channel = ChannelInput(
-                name="train", content_type=content_type, input_mode="File", path=folder
-            )
-            train(typed, {"train": channel}, ctx)
-            self.model_ = PCAModel.load(ctx.model_dir)
+        self.model_ = train_in_process(
+            "pca", train, typed, {"train": Dataset(Xa)}, PCAModel.load, log
+        )
         self.training_log_ = log.getvalue()
         self._set_attributes()
         return self

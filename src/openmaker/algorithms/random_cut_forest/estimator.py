@@ -24,9 +24,6 @@ subset of 5,000 rows.
 from __future__ import annotations
 
 import io
-import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -98,10 +95,10 @@ class RandomCutForestEstimator(SageMakerParams, OutlierMixin, BaseEstimator):  #
             DataFormatError: NaN or infinite values.
             ValidationError: invalid ``threshold`` / ``contamination``.
         """
+        from openmaker.algorithms.common.adapter import train_in_process
         from openmaker.algorithms.random_cut_forest.model import RandomCutForestModel
         from openmaker.algorithms.random_cut_forest.train import train
-        from openmaker.data import Dataset, write_dataset
-        from openmaker.spec.algorithm import ChannelInput, TrainingContext
+        from openmaker.data import Dataset
 
         threshold, contamination = self._options()
         if hasattr(X, "columns"):
@@ -110,28 +107,10 @@ class RandomCutForestEstimator(SageMakerParams, OutlierMixin, BaseEstimator):  #
         hp = {k: v for k, v in self._hyperparameters.items() if k not in ESTIMATOR_OPTIONS}
         hp.setdefault("feature_dim", int(Xa.shape[1]))
         typed = SPEC.validate_hyperparameters(hp)
-        content_type = "application/x-recordio-protobuf"
         log = io.StringIO()
-        with tempfile.TemporaryDirectory(prefix="openmaker-rcf-") as tmp:
-            root = Path(tmp)
-            folder = root / "data" / "train"
-            folder.mkdir(parents=True)
-            write_dataset(Dataset(Xa, None, None), str(folder / "part-0"), content_type)
-            ctx = TrainingContext(
-                job_name="randomcutforest-estimator",
-                model_dir=root / "model",
-                output_dir=root / "output",
-                checkpoint_dir=root / "checkpoints",
-                num_cpus=os.cpu_count() or 1,
-                log=log,
-            )
-            ctx.model_dir.mkdir()
-            ctx.output_dir.mkdir()
-            channel = ChannelInput(
-                name="train", content_type=content_type, input_mode="File", path=folder
-            )
-            train(typed, {"train": channel}, ctx)
-            self.model_ = RandomCutForestModel.load(ctx.model_dir)
+        self.model_ = train_in_process(
+            "randomcutforest", train, typed, {"train": Dataset(Xa)}, RandomCutForestModel.load, log
+        )
         self.training_log_ = log.getvalue()
         self.n_features_in_ = self.model_.feature_dim
         rows = Xa.shape[0]
