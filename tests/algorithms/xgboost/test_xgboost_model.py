@@ -312,3 +312,33 @@ def test_model_attributes(models) -> None:  # type: ignore[no-untyped-def]
     assert model.objective == "multi:softprob"
     assert model.num_class == 3
     assert model.n_features == 5
+
+
+@pytest.mark.parametrize("accept", [None, "application/json", "application/jsonlines", "text/csv"])
+def test_predict_batch_of_one_line_csv_bodies_answers_as_predict(models, X, accept) -> None:  # type: ignore[no-untyped-def]
+    """The joint numpy parse of 1-line CSV bodies gives each request predict's own answer."""
+    model = XGBoostModel.load(models["logistic"])
+    lines = _csv(X).split(b"\n")
+    odd = [
+        lines[0],
+        b",".join(lines[1].split(b",")[:-1]) + b",",  # an empty cell: NaN, the model's parser
+        b'"' + lines[2].replace(b",", b'","') + b'"',  # quoted cells
+        b" " + lines[3].replace(b",", b", "),  # spaces around numbers
+    ]
+    for bodies in (lines, odd, [lines[0], lines[1] + b",1.0"]):
+        requests = [(body, "text/csv", accept) for body in bodies]
+        try:
+            alone = [model.predict(*r) for r in requests]
+        except Exception:  # a bad request in the batch: predict_batch refuses, as the server
+            with pytest.raises(Exception):  # noqa: B017 - then predicts one by one
+                model.predict_batch(requests)
+            continue
+        assert model.predict_batch(requests) == alone
+
+
+def test_accept_negotiation_follows_the_environment_per_call(models, X, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    model = XGBoostModel.load(models["reg"])
+    requests = [(_csv(X[:1]), "text/csv", None)] * 2
+    assert [t for _, t in model.predict_batch(requests)] == ["text/csv"] * 2
+    monkeypatch.setenv("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT", "application/json")
+    assert [t for _, t in model.predict_batch(requests)] == ["application/json"] * 2

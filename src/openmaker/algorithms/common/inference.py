@@ -187,7 +187,7 @@ def _decode_all(
         if media == ContentType.CSV and line.strip() and b"\n" not in line:
             text = line.decode("utf-8", "replace")
             groups.setdefault((content_type, sniff_delimiter(text)), []).append((i, line))
-    for (content_type, _), members in groups.items():
+    for (content_type, delimiter), members in groups.items():
         start = 0
         while start < len(members):
             size, end = 0, start
@@ -198,10 +198,12 @@ def _decode_all(
                 end += 1
             piece = members[start:end]
             if len(piece) > 1:
-                try:
-                    X = decode(b"\n".join(line for _, line in piece), content_type)
-                except Exception:  # decoded one by one below, so the bad one raises alone
-                    X = None
+                X = _numeric_lines([line for _, line in piece], delimiter, content_type, decode)
+                if X is None:
+                    try:
+                        X = decode(b"\n".join(line for _, line in piece), content_type)
+                    except Exception:  # decoded one by one below: the bad one raises alone
+                        X = None
                 # every line is one row, or the joint parse does not stand for the parts
                 if X is not None and getattr(X, "ndim", 0) == 2 and X.shape[0] == len(piece):
                     for row, (i, _) in enumerate(piece):
@@ -211,6 +213,35 @@ def _decode_all(
         if blocks[i] is None:
             blocks[i] = decode(body, content_type)
     return blocks
+
+
+def _numeric_lines(
+    lines: list[bytes], delimiter: str, content_type: str, decode: Callable[[bytes, str], Any]
+) -> Any:
+    """1-line CSV bodies of plain numbers, parsed together by numpy (C), or None.
+
+    The first line is also decoded by the model's own ``decode``: the numpy rows are used only
+    when that row is the same (values, width and dtype), so the answers cannot change; anything
+    else (quotes, empty cells, other widths, a model that reads CSV otherwise) returns None and
+    takes the model's parser.
+    """
+    import numpy as np
+
+    sep = delimiter.encode()
+    cells = lines[0].count(sep) + 1
+    if any(line.count(sep) + 1 != cells for line in lines) or any(b'"' in ln for ln in lines):
+        return None
+    try:
+        values = np.array(sep.join(lines).split(sep), dtype=np.float64)
+        first = decode(lines[0], content_type)
+    except Exception:
+        return None
+    if not isinstance(first, np.ndarray) or first.shape != (1, cells):
+        return None
+    X = values.reshape(len(lines), cells).astype(first.dtype, copy=False)
+    if not np.array_equal(X[:1], first, equal_nan=True):
+        return None
+    return X
 
 
 def _stack(blocks: list[Any]) -> Any:

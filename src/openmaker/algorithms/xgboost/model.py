@@ -33,6 +33,7 @@ predictions, or a majority vote (ties to the smaller label) for ``multi:softmax`
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -260,8 +261,13 @@ class XGBoostModel:
         def decode(body: bytes, content_type: str) -> Any:
             return self._decode(body, *self._request_type(content_type))
 
+        default = os.environ.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") or ContentType.CSV
+
+        def response_type(accept: str | None) -> str:
+            return _negotiated(accept, default)
+
         def encode(preds: np.ndarray, accept: str | None) -> tuple[bytes, str]:
-            out_type = self._response_type(accept)
+            out_type = response_type(accept)
             return self._encode(preds, out_type), out_type
 
         return predict_batch(
@@ -269,7 +275,7 @@ class XGBoostModel:
             decode=decode,
             predict_rows=self.predict_array,
             encode=encode,
-            check_accept=self._response_type,
+            check_accept=response_type,
         )
 
     @staticmethod
@@ -302,19 +308,7 @@ class XGBoostModel:
     @staticmethod
     def _response_type(accept: str | None) -> str:
         default = os.environ.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") or ContentType.CSV
-        if not accept or not accept.strip():
-            accept = default
-        for part in accept.split(","):
-            media = part.split(";")[0].strip().lower()
-            if media in ("*/*", ""):
-                media = default
-            try:
-                canonical, _ = parse_content_type(media)
-            except UnsupportedContentTypeError:
-                continue
-            if canonical in RESPONSE_TYPES:
-                return canonical
-        raise UnsupportedContentTypeError(accept, RESPONSE_TYPES)
+        return _negotiated(accept, default)
 
     # --- selectable output -------------------------------------------------------------------
     def _selected(self, pred: Any) -> dict[str, Any]:
@@ -415,3 +409,26 @@ def _as_float(value: Any) -> float | list[float]:
     if isinstance(value, list):
         return [float(v) for v in value]
     return float(value)
+
+
+@functools.lru_cache(maxsize=256)
+def _negotiated(accept: str | None, default: str) -> str:
+    """The response type for an Accept header (cached: the same few values arrive again and
+    again on an endpoint).
+
+    Raises:
+        UnsupportedContentTypeError: nothing in ``accept`` is a supported response type.
+    """
+    if not accept or not accept.strip():
+        accept = default
+    for part in accept.split(","):
+        media = part.split(";")[0].strip().lower()
+        if media in ("*/*", ""):
+            media = default
+        try:
+            canonical, _ = parse_content_type(media)
+        except UnsupportedContentTypeError:
+            continue
+        if canonical in RESPONSE_TYPES:
+            return canonical
+    raise UnsupportedContentTypeError(accept, RESPONSE_TYPES)
