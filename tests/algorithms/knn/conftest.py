@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +9,10 @@ import numpy as np
 import pytest
 
 from openmaker.algorithms.knn.spec import SPEC
-from openmaker.data import Dataset, write_dataset
-from openmaker.spec.algorithm import ChannelInput, TrainingContext
+from openmaker.spec.algorithm import ChannelInput
 from openmaker.spec.metrics import format_log_line
+from openmaker.testing.workspace import Run
+from openmaker.testing.workspace import Workspace as AlgorithmWorkspace
 
 RECORDIO = "application/x-recordio-protobuf"
 
@@ -38,84 +37,23 @@ def metrics(log: str) -> dict[str, list[float]]:
     return found
 
 
-@dataclass
-class Run:
-    """The result of one training run."""
-
-    context: TrainingContext
-    log: str
-
-    @property
-    def model_dir(self) -> Path:
-        return Path(self.context.model_dir)
-
-    def files(self) -> dict[str, bytes]:
-        return {p.name: p.read_bytes() for p in sorted(self.model_dir.iterdir())}
-
-    def model(self) -> Any:
-        from openmaker.algorithms.knn.model import KNNModel
-
-        return KNNModel.load(self.model_dir)
-
-
-class Workspace:
-    """Writes channels under ``root`` and runs ``train`` like a job would."""
+class Workspace(AlgorithmWorkspace):
+    """The shared test workspace (:mod:`openmaker.testing.workspace`) with this algorithm's
+    ``fit`` defaults."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root
-        self._n = 0
+        super().__init__(root, "knn")
 
-    def channel(
+    def channel(  # type: ignore[override]
         self,
         name: str,
         X: Any,
         y: np.ndarray | None,
         content_type: str = "text/csv",
-        *,
-        params: dict[str, str] | None = None,
-        mode: str = "File",
-        parts: int = 1,
+        **kwargs: Any,
     ) -> ChannelInput:
-        self._n += 1
-        folder = self.root / f"data{self._n}" / name
-        folder.mkdir(parents=True)
-        bounds = np.linspace(0, X.shape[0], parts + 1).astype(int)
-        for i in range(parts):
-            lo, hi = bounds[i], bounds[i + 1]
-            ds = Dataset(X[lo:hi], None if y is None else y[lo:hi], None)
-            write_dataset(ds, str(folder / f"part-{i}"), content_type)
-        files = tuple(sorted(str(p) for p in folder.iterdir()))
-        return ChannelInput(
-            name=name,
-            content_type=content_type,
-            params=dict(params or {}),
-            input_mode=mode,
-            path=folder if mode == "File" else None,
-            uris=files,
-        )
-
-    def context(self) -> TrainingContext:
-        self._n += 1
-        base = self.root / f"job{self._n}"
-        ctx = TrainingContext(
-            job_name=base.name,
-            model_dir=base / "model",
-            output_dir=base / "output",
-            checkpoint_dir=base / "checkpoints",
-            log=io.StringIO(),
-        )
-        ctx.model_dir.mkdir(parents=True)
-        ctx.output_dir.mkdir(parents=True)
-        return ctx
-
-    def train(self, hyperparameters: dict[str, Any], channels: dict[str, ChannelInput]) -> Run:
-        from openmaker.algorithms.knn.train import train
-
-        ctx = self.context()
-        typed = SPEC.validate_hyperparameters(hyperparameters)
-        train(typed, channels, ctx)
-        assert isinstance(ctx.log, io.StringIO)
-        return Run(ctx, ctx.log.getvalue())
+        """Labels second: every k-NN channel but inference is labelled."""
+        return super().channel(name, X, content_type, y=y, **kwargs)
 
     def fit(
         self,

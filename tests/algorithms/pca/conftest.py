@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import io
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from openmaker.algorithms.pca.spec import SPEC
-from openmaker.data import Dataset, write_dataset
-from openmaker.spec.algorithm import ChannelInput, TrainingContext
+from openmaker.testing.workspace import Run
+from openmaker.testing.workspace import Workspace as AlgorithmWorkspace
 
 
 def low_rank(n: int = 300, d: int = 8, rank: int = 3, seed: int = 0) -> np.ndarray:
@@ -24,84 +21,12 @@ def low_rank(n: int = 300, d: int = 8, rank: int = 3, seed: int = 0) -> np.ndarr
     return (signal + noise + rng.normal(size=d) * 3).astype(np.float32)
 
 
-@dataclass
-class Run:
-    """The result of one training run."""
-
-    context: TrainingContext
-    log: str
-
-    @property
-    def model_dir(self) -> Path:
-        return Path(self.context.model_dir)
-
-    def model_bytes(self) -> bytes:
-        return (self.model_dir / "model_algo-1").read_bytes()
-
-    def model(self) -> Any:
-        from openmaker.algorithms.pca.model import PCAModel
-
-        return PCAModel.load(self.model_dir)
-
-
-class Workspace:
-    """Writes channels under ``root`` and runs ``train`` like a job would."""
+class Workspace(AlgorithmWorkspace):
+    """The shared test workspace (:mod:`openmaker.testing.workspace`) with this algorithm's
+    ``fit`` defaults."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root
-        self._n = 0
-
-    def channel(
-        self,
-        name: str,
-        X: Any,
-        content_type: str = "text/csv",
-        *,
-        y: np.ndarray | None = None,
-        params: dict[str, str] | None = None,
-        mode: str = "File",
-        parts: int = 1,
-    ) -> ChannelInput:
-        self._n += 1
-        folder = self.root / f"data{self._n}" / name
-        folder.mkdir(parents=True)
-        bounds = np.linspace(0, X.shape[0], parts + 1).astype(int)
-        for i in range(parts):
-            lo, hi = bounds[i], bounds[i + 1]
-            ds = Dataset(X[lo:hi], None if y is None else y[lo:hi], None)
-            write_dataset(ds, str(folder / f"part-{i}"), content_type)
-        files = tuple(sorted(str(p) for p in folder.iterdir()))
-        return ChannelInput(
-            name=name,
-            content_type=content_type,
-            params=dict(params or {}),
-            input_mode=mode,
-            path=folder if mode == "File" else None,
-            uris=files,
-        )
-
-    def context(self) -> TrainingContext:
-        self._n += 1
-        base = self.root / f"job{self._n}"
-        ctx = TrainingContext(
-            job_name=base.name,
-            model_dir=base / "model",
-            output_dir=base / "output",
-            checkpoint_dir=base / "checkpoints",
-            log=io.StringIO(),
-        )
-        ctx.model_dir.mkdir(parents=True)
-        ctx.output_dir.mkdir(parents=True)
-        return ctx
-
-    def train(self, hyperparameters: dict[str, Any], channels: dict[str, ChannelInput]) -> Run:
-        from openmaker.algorithms.pca.train import train
-
-        ctx = self.context()
-        typed = SPEC.validate_hyperparameters(hyperparameters)
-        train(typed, channels, ctx)
-        assert isinstance(ctx.log, io.StringIO)
-        return Run(ctx, ctx.log.getvalue())
+        super().__init__(root, "pca")
 
     def fit(
         self,
