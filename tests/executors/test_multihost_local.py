@@ -268,3 +268,21 @@ def test_retry_strategy_is_validated(service, tmp_path) -> None:
     req["RetryStrategy"] = {"MaximumRetryAttempts": 0}
     with pytest.raises(ValidationError, match="MaximumRetryAttempts"):
         service.create(req)
+
+
+def test_a_lost_host_takes_the_blame_from_the_errors_it_caused() -> None:
+    """Its peers' collective errors may be reported before the loss is noticed."""
+    from openmaker.jobs.runner import PEER_LEFT_EXIT, JobRunner, Outcome
+
+    outcome = Outcome(returncode=0)
+    codes = {1: PEER_LEFT_EXIT}
+    assert JobRunner._blame(outcome, codes, 1)  # first to end
+    codes[0] = 1
+    assert JobRunner._blame(outcome, codes, 0)  # failed on its own beats "a peer left"
+    codes[2] = -9
+    assert JobRunner._blame(outcome, codes, 2, lost=True)  # the vanished host beats both
+    outcome.lost = "its node died"
+    codes[3] = 1
+    assert not JobRunner._blame(outcome, codes, 3)
+    assert not JobRunner._blame(outcome, codes, 3, lost=True)  # the first loss stays the cause
+    assert outcome.failed_host == 2

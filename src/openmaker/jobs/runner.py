@@ -341,7 +341,7 @@ class JobRunner:
                             )
                     if lost is not None:
                         log.write(f"[{self.hosts[event.rank]}] lost: {lost}\n".encode())
-                    if failed and self._blame(outcome, codes, event.rank):
+                    if failed and self._blame(outcome, codes, event.rank, lost is not None):
                         outcome.lost = lost
                     if failed and running and terminate_at is None:
                         # the others would only wait for the failed host: end them
@@ -393,16 +393,26 @@ class JobRunner:
         return outcome
 
     @staticmethod
-    def _blame(outcome: Outcome, codes: dict[int, int], rank: int) -> bool:
-        """Make ``rank`` the host the job failed on, unless one is blamed already. A host that
-        ended only because another one left (exit code 3) is blamed only while no other is."""
+    def _blame(outcome: Outcome, codes: dict[int, int], rank: int, lost: bool = False) -> bool:
+        """Make ``rank`` the host the job failed on, unless a likelier cause is blamed already.
+
+        The cause is, first, a host that was lost (its machine or process vanished: the others'
+        errors follow from it, and may be reported before the loss is noticed); then a host
+        that failed on its own; last, a host that ended only because another one left (exit
+        code 3).
+        """
         current = outcome.failed_host
-        if current is None or (
-            codes.get(current) == PEER_LEFT_EXIT and codes[rank] != PEER_LEFT_EXIT
-        ):
+        if current is None:
+            take = True
+        elif outcome.lost is not None:
+            take = False
+        elif lost:
+            take = True
+        else:
+            take = codes.get(current) == PEER_LEFT_EXIT and codes[rank] != PEER_LEFT_EXIT
+        if take:
             outcome.failed_host = rank
-            return True
-        return False
+        return take
 
     def _sync_checkpoints(self) -> None:
         conf = self.record.checkpoint_config
