@@ -342,3 +342,64 @@ def test_accept_negotiation_follows_the_environment_per_call(models, X, monkeypa
     assert [t for _, t in model.predict_batch(requests)] == ["text/csv"] * 2
     monkeypatch.setenv("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT", "application/json")
     assert [t for _, t in model.predict_batch(requests)] == ["application/json"] * 2
+
+
+@pytest.mark.parametrize("name", ["reg", "logistic", "softprob", "softmax", "kfold"])
+def test_small_inputs_predict_as_inplace_predict(models, data, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Small dense inputs take the direct single-thread C call: the same numbers, shapes and
+    dtype as XGBoost's own inplace_predict, for float32 and float64, with missing values."""
+    from openmaker.algorithms.xgboost.small_predict import SINGLE_THREAD_ROWS, SmallPredictor
+
+    model = XGBoostModel.load(models[name])
+    kind = "regression" if name == "reg" else "binary" if name != "softprob" else "multiclass"
+    X = data(kind)[0][:40].astype(np.float32)
+    X[3, 1] = np.nan
+    X[7] = np.nan
+    for matrix in (X, X.astype(np.float64), X[:1], np.asfortranarray(X), X[::2]):
+        assert SmallPredictor.accepts(matrix)
+        expected = combine_predictions(
+            [b.inplace_predict(matrix, missing=np.nan) for b in model.boosters], model.objective
+        )
+        got = model.predict_array(matrix)
+        assert got.dtype == expected.dtype and got.shape == expected.shape
+        assert np.array_equal(got, expected, equal_nan=True)
+    assert model._small is not None and len(model._small) == len(model.boosters)
+    big = np.tile(X, (SINGLE_THREAD_ROWS // 40 + 1, 1))
+    assert not SmallPredictor.accepts(big)
+    assert not SmallPredictor.accepts(np.zeros((2, X.shape[1]), dtype=np.int32))
+    assert np.array_equal(model.predict_array(big)[:40], model.predict_array(X), equal_nan=True)
+
+
+def test_small_inputs_keep_the_best_iteration(ws, data) -> None:  # type: ignore[no-untyped-def]
+    """A model that stopped early predicts with its best iteration on the small path too."""
+    run = ws.train_data(
+        "binary",
+        extra={"num_round": "200", "early_stopping_rounds": "3", "eta": "0.9"},
+        validation=True,
+    )
+    model = XGBoostModel.load(run.model_dir)
+    booster = model.boosters[0]
+    best = int(booster.attr("best_iteration"))
+    assert best + 1 < booster.num_boosted_rounds()
+    X = data("binary")[0][:20].astype(np.float32)
+    expected = booster.inplace_predict(X, iteration_range=(0, best + 1), missing=np.nan)
+    assert np.array_equal(model.predict_array(X), expected)
+
+
+def test_predict_batch_mixed_requests_answer_as_predict(models, X, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Batches the joint CSV parse does not take (mixed content types, several rows, Accepts)
+    still answer each request as predict does; batch transform's trailing newline too."""
+    model = XGBoostModel.load(models["softprob"])
+    lines = _csv(X).split(b"\n")
+    requests = [
+        (lines[0], "text/csv", None),
+        (lines[1], "text/csv; charset=utf-8", "application/json"),
+        (b"\n".join(lines[2:4]), "text/csv", "text/csv"),
+        (_encode(X[:2], "application/json"), "application/json", "application/jsonlines"),
+    ]
+    assert model.predict_batch(requests) == [model.predict(*r) for r in requests]
+    monkeypatch.setenv("SAGEMAKER_BATCH", "true")
+    reg = XGBoostModel.load(models["reg"])
+    same = [(line, "text/csv", None) for line in lines]
+    assert reg.predict_batch(same) == [reg.predict(*r) for r in same]
+    assert all(body.endswith(b"\n") for body, _ in reg.predict_batch(same))

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from openmaker.algorithms.xgboost.small_predict import SmallPredictor
 from openmaker.errors import DataFormatError, UnsupportedContentTypeError, ValidationError
 from openmaker.spec.channels import ContentType, parse_content_type
 
@@ -138,6 +139,7 @@ class XGBoostModel:
         self.n_features: int = int(self.boosters[0].num_features())
         self.inference_output = _parse_output_keys(inference_output)
         self._ranges: list[tuple[int, int]] | None = None
+        self._small: list[SmallPredictor] | None = None
 
     # --- loading ----------------------------------------------------------------------------
     @classmethod
@@ -197,11 +199,26 @@ class XGBoostModel:
             for booster in self.boosters:
                 best = booster.attr("best_iteration")
                 self._ranges.append((0, int(best) + 1) if best is not None else (0, 0))
+        if SmallPredictor.accepts(X):  # a few rows: skip inplace_predict's fixed costs
+            small = self._small_predictors()
+            if small is not None:
+                return combine_predictions([p(X) for p in small], self.objective)
         preds = [
             booster.inplace_predict(X, iteration_range=rng, missing=np.nan)
             for booster, rng in zip(self.boosters, self._ranges, strict=True)
         ]
         return combine_predictions(preds, self.objective)
+
+    def _small_predictors(self) -> list[SmallPredictor] | None:
+        if self._small is None:
+            assert self._ranges is not None
+            try:
+                self._small = [
+                    SmallPredictor(b, r) for b, r in zip(self.boosters, self._ranges, strict=True)
+                ]
+            except AttributeError:  # an XGBoost build without the C entry point
+                self._small = []
+        return self._small or None
 
     def _fit_width(self, X: Any) -> Any:
         n = self.n_features
@@ -266,8 +283,13 @@ class XGBoostModel:
         def response_type(accept: str | None) -> str:
             return _negotiated(accept, default)
 
+        suffix = "\n" if os.environ.get("SAGEMAKER_BATCH") else ""
+        plain = not self.inference_output
+
         def encode(preds: np.ndarray, accept: str | None) -> tuple[bytes, str]:
             out_type = response_type(accept)
+            if plain and out_type == ContentType.CSV and preds.shape == (1,):
+                return (repr(float(preds[0])) + suffix).encode(), out_type  # = _encode's
             return self._encode(preds, out_type), out_type
 
         return predict_batch(
