@@ -20,6 +20,12 @@ call), with no framework layers (see the endpoint benchmark). Small requests are
 the event loop (a thread hand-off costs more than a small predict), big ones in a worker
 thread, so a big request does not stall the small ones. Errors are mapped by
 :mod:`openmaker.hosting.runtime_errors`; no error ends the worker.
+
+Plain invocations also have a lane around ASGI: the worker's HTTP protocol
+(:mod:`openmaker.hosting.protocol`) asks :meth:`HostingApp.lane_route` whether it serves the
+path and hands the request to :meth:`HostingApp.lane_invoke`, which answers through a callback.
+Both paths run the same steps (``_start``: headers, variant, batcher; ``_finish``: outcome,
+model errors, data capture), so they answer the same bytes.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from openmaker.errors import (
@@ -163,28 +171,13 @@ class HostingApp:
         try:
             await call(scope, receive, send, name)
         except OpenmakerError as exc:
-            status, headers, body = error_answer(
-                exc, runtime=name is not None, endpoint=name, settings=self.settings
-            )
-            await _answer(
-                send, status, [(k.encode(), v.encode()) for k, v in headers.items()], body
-            )
+            await _answer(send, *self._error(exc, name))
 
     async def _invoke(
         self, scope: dict[str, Any], receive: Any, send: Any, name: str | None
     ) -> None:
-        content_type = ""
-        accept = target = None
-        for key, value in scope["headers"]:  # one pass, only the headers the path needs
-            if key == b"content-type":
-                content_type = value.decode("latin-1")
-            elif key == b"accept":
-                accept = value.decode("latin-1")
-            elif key == b"content-length":
-                if value.isdigit() and int(value) > MAX_PAYLOAD_BYTES:
-                    raise PayloadTooLargeError(int(value), MAX_PAYLOAD_BYTES)
-            elif key == b"x-amzn-sagemaker-target-variant":
-                target = value.decode("latin-1")
+        headers = scope["headers"]
+        _check_length(headers)
         body = await _read_body(receive)
         if name is None:
             name = self._container_endpoint()
@@ -192,15 +185,49 @@ class HostingApp:
         route = self.routing.routes.get(name) or await self._route(name)
         if route is None:
             raise self.routing.not_found(name)
+        call = self._start(route, headers, body)
+        with contextlib.suppress(Exception):  # _finish reads the outcome, errors included
+            await call.future
+        status, answer_headers, out = self._finish(call)
+        await _answer(send, status, answer_headers, out)
+
+    def _start(self, route: Route, headers: list[tuple[bytes, bytes]], body: bytes) -> _Call:
+        """Read the runtime headers, pick the variant and hand the body to its batcher."""
+        content_type = ""
+        accept = target = None
+        for key, value in headers:  # one pass, only the headers the path needs
+            if key == b"content-type":
+                content_type = value.decode("latin-1")
+            elif key == b"accept":
+                accept = value.decode("latin-1")
+            elif key == b"x-amzn-sagemaker-target-variant":
+                target = value.decode("latin-1")
         variant = route.choose(target)
-        out, out_type = await self._predict(variant, name, body, content_type, accept)
+        future = variant.batcher.submit(body, content_type, accept)
+        return _Call(route.endpoint, variant, headers, body, content_type, future)
+
+    def _finish(self, call: _Call) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """The answer to an invocation whose prediction is done (data capture included).
+
+        Raises:
+            OpenmakerError: the request's own error, or SageMaker's ``ModelError`` for a
+                model failure (the worker lives on).
+        """
+        variant = call.variant
+        try:
+            out, out_type = call.future.result()
+        except Exception as exc:
+            failure = self._failure(exc, call.endpoint, variant)
+            if failure is exc:
+                raise
+            raise failure from exc
         if variant.capture is not None and variant.capture.sample():
-            headers = dict(scope["headers"])
+            headers = dict(call.headers)
             inference_id = headers.get(b"x-amzn-sagemaker-inference-id")
             custom = headers.get(b"x-amzn-sagemaker-custom-attributes")
             variant.capture.add(
-                body,
-                content_type,
+                call.body,
+                call.content_type,
                 out,
                 out_type,
                 inference_id.decode("latin-1") if inference_id else None,
@@ -209,21 +236,75 @@ class HostingApp:
         type_header = self._type_headers.get(out_type)
         if type_header is None:
             type_header = self._type_headers[out_type] = (b"content-type", out_type.encode())
-        await _answer(send, 200, [type_header, variant.header], out)
+        return 200, [type_header, variant.header], out
 
-    async def _predict(
-        self, variant: Variant, endpoint: str, body: bytes, content_type: str, accept: str | None
-    ) -> tuple[bytes, str]:
-        """The variant's answer; a model failure becomes SageMaker's ``ModelError``."""
-        try:
-            return await variant.batcher.predict(body, content_type, accept)
-        except OpenmakerError as exc:
+    def _failure(self, exc: Exception, endpoint: str, variant: Variant) -> OpenmakerError:
+        """What a prediction's exception answers: the request's own error (400, 415...), or
+        SageMaker's ``ModelError`` for a model failure (logged when it is the model's own bug)."""
+        if isinstance(exc, OpenmakerError):
             if exc.kind == "user":
-                raise
-            raise model_error(exc, endpoint, variant.name, self.settings) from exc
-        except Exception as exc:  # the model's own bug: SageMaker's ModelError, worker lives on
-            log.exception("endpoint %s variant %s: predict failed", endpoint, variant.name)
-            raise model_error(exc, endpoint, variant.name, self.settings) from exc
+                return exc
+        else:
+            log.error(
+                "endpoint %s variant %s: predict failed", endpoint, variant.name, exc_info=exc
+            )
+        return model_error(exc, endpoint, variant.name, self.settings)
+
+    def _error(self, exc: OpenmakerError, endpoint: str | None) -> tuple[int, list, bytes]:
+        status, headers, body = error_answer(
+            exc, runtime=endpoint is not None, endpoint=endpoint, settings=self.settings
+        )
+        return status, [(k.encode(), v.encode()) for k, v in headers.items()], body
+
+    # --- the protocol's fast lane (openmaker.hosting.protocol) --------------------------------
+    def lane_route(self, path: bytes) -> tuple[Route, bool] | None:
+        """The route of an invocation path the worker can answer without ASGI, with whether
+        it is the runtime path; None sends the request down the ASGI path (unknown endpoint,
+        async invocations, any other path)."""
+        routing = self.routing
+        if routing is None:
+            return None
+        if path.startswith(b"/endpoints/"):
+            if not path.endswith(b"/invocations"):
+                return None
+            route = routing.routes.get(path[11:-12].decode("latin-1"))
+            return (route, True) if route is not None else None
+        if path == b"/invocations":
+            try:
+                route = routing.routes.get(self._container_endpoint())
+            except OpenmakerError:
+                return None
+            return (route, False) if route is not None else None
+        return None
+
+    def lane_invoke(
+        self,
+        lane: tuple[Route, bool],
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        reply: Callable[[int, list[tuple[bytes, bytes]], bytes], None],
+    ) -> None:
+        """Answer an invocation routed by :meth:`lane_route`: ``reply(status, headers, body)``
+        is called once, when the answer (or the error) is known."""
+        route, runtime = lane
+        name = route.endpoint if runtime else None
+        try:
+            call = self._start(route, headers, body)
+        except OpenmakerError as exc:
+            reply(*self._error(exc, name))
+            return
+
+        def done(_: object) -> None:
+            try:
+                answer = self._finish(call)
+            except OpenmakerError as exc:
+                answer = self._error(exc, name)
+            reply(*answer)
+
+        if call.future.done():
+            done(call.future)
+        else:
+            call.future.add_done_callback(done)
 
     # --- asynchronous inference --------------------------------------------------------------
     async def _invoke_async(
@@ -262,9 +343,15 @@ class HostingApp:
             assert self.routing is not None
             raise self.routing.not_found(request.endpoint)
         variant = route.choose(None)
-        out, out_type = await self._predict(
-            variant, request.endpoint, data, request.content_type, request.accept
-        )
+        try:
+            out, out_type = await variant.batcher.predict(
+                data, request.content_type, request.accept
+            )
+        except Exception as exc:
+            failure = self._failure(exc, request.endpoint, variant)
+            if failure is exc:
+                raise
+            raise failure from exc
         if variant.capture is not None and variant.capture.sample():
             variant.capture.add(
                 data,
@@ -295,6 +382,27 @@ class HostingApp:
             "POST /invocations needs one endpoint: start the server with --endpoint NAME, or "
             f"use /endpoints/NAME/invocations; in service: {', '.join(names) or 'none'}"
         )
+
+
+@dataclass(frozen=True)
+class _Call:
+    """An invocation on its way through a variant's batcher."""
+
+    endpoint: str
+    variant: Variant
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    content_type: str
+    future: asyncio.Future[tuple[bytes, str]]
+
+
+def _check_length(headers: list[tuple[bytes, bytes]]) -> None:
+    """Refuse a declared body over the limit before reading it (413)."""
+    for key, value in headers:
+        if key == b"content-length":
+            if value.isdigit() and int(value) > MAX_PAYLOAD_BYTES:
+                raise PayloadTooLargeError(int(value), MAX_PAYLOAD_BYTES)
+            return
 
 
 async def _read_body(receive: Any) -> bytes:

@@ -121,14 +121,24 @@ class MicroBatcher:
         Raises:
             Exception: what the model's ``predict`` raised for this request.
         """
+        return await self.submit(body, content_type, accept)
+
+    def submit(self, body: bytes, content_type: str, accept: str | None) -> asyncio.Future[Answer]:
+        """Start answering one request (on the event loop); the future gets the answer, or
+        the exception the model's ``predict`` raised for this request."""
+        loop = asyncio.get_running_loop()
         inline = self.settings.inline_bytes
         if self._batch_fn is None or len(body) > inline:
-            if len(body) <= inline:
-                answer: Answer = self.model.predict(body, content_type, accept)
-                return answer
-            answer = await asyncio.to_thread(self.model.predict, body, content_type, accept)
-            return answer
-        loop = asyncio.get_running_loop()
+            if len(body) > inline:
+                return asyncio.ensure_future(
+                    asyncio.to_thread(self.model.predict, body, content_type, accept)
+                )
+            done: asyncio.Future[Answer] = loop.create_future()
+            try:
+                done.set_result(self.model.predict(body, content_type, accept))
+            except Exception as exc:
+                done.set_exception(exc)
+            return done
         future: asyncio.Future[Answer] = loop.create_future()
         self._pending.append((body, content_type, accept, future))
         self._pending_bytes += len(body)
@@ -147,7 +157,7 @@ class MicroBatcher:
                     self._schedule(loop, 0.0)
             elif self._handle is None:
                 self._schedule(loop, self.settings.max_delay)
-        return await future
+        return future
 
     # --- flushing ----------------------------------------------------------------------------
     def _schedule(self, loop: asyncio.AbstractEventLoop, delay: float) -> None:

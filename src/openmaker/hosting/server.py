@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from openmaker.errors import PlatformError
 from openmaker.settings import get_settings
@@ -67,11 +68,22 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        http=http_protocol(),
         log_level=log_level,
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=5,
     )
+
+
+def http_protocol() -> Any:
+    """The HTTP protocol the workers run: uvicorn's httptools protocol with the invocation
+    fast lane (:mod:`openmaker.hosting.protocol`), or uvicorn's choice without httptools."""
+    try:
+        from openmaker.hosting.protocol import InvocationProtocol
+    except ImportError:  # no httptools (uvicorn without [standard], or PyPy)
+        return "auto"
+    return InvocationProtocol
 
 
 def free_port(host: str = "127.0.0.1") -> int:
