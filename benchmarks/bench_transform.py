@@ -100,9 +100,11 @@ def main() -> None:
     print(f"transform job ({args.workers} workers): {args.rows / job:10.0f} rows/s ({job:.2f} s)")
     steady = (rec.transform_end_time - rec.transform_start_time).total_seconds()
     print(f"ratio transform / in-process: {inproc / job:.2f}")
-    print(f"  of which the supervisor's own run (TransformStartTime..EndTime): {steady:.2f} s "
-          f"-> {args.rows / steady:.0f} rows/s, ratio {inproc / steady:.2f}; the rest is "
-          "process start-up and polling")
+    print(
+        f"  of which the supervisor's own run (TransformStartTime..EndTime): {steady:.2f} s "
+        f"-> {args.rows / steady:.0f} rows/s, ratio {inproc / steady:.2f}; the rest is "
+        "process start-up and polling"
+    )
     shutil.rmtree(tmp, ignore_errors=True)  # ~170 MB of input and output
 
 

@@ -63,9 +63,7 @@ def detect_algorithm(model_dir: Path) -> str:
             spec = registry.get(name)
         except ImportError:  # a broken plug-in must not hide the others
             continue
-        hits = sum(
-            any(f == m or f.startswith(m + "-") for f in files) for m in spec.model_files
-        )
+        hits = sum(any(f == m or f.startswith(m + "-") for f in files) for m in spec.model_files)
         if hits:
             scores[name] = hits
     best = max(scores.values(), default=0)

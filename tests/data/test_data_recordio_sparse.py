@@ -261,9 +261,7 @@ def test_random_mixed_records_decode_as_protobuf_does(seed):
         kind = str(rng.choice(base + BAD if rng.random() < odd else base[:1]))
         lab = str(rng.choice(LABELS)) if rng.random() < odd / 3 else label
         payloads.append(_record(kind, rng, width, lab))
-    data = b"".join(
-        _multi_part(p) if rng.random() < 0.3 else recordio.frame(p) for p in payloads
-    )
+    data = b"".join(_multi_part(p) if rng.random() < 0.3 else recordio.frame(p) for p in payloads)
     for keep in (True, False):
         _same_as_protobuf(data, keep_labels=keep)
         rows = int(rng.integers(1, 40))

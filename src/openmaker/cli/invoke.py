@@ -21,8 +21,12 @@ if TYPE_CHECKING:
 
 @click.command()
 @click.argument("endpoint")
-@click.option("--body", "body_path", default=None,
-              help="Request body file ('-': stdin). Required unless --async --input-location.")
+@click.option(
+    "--body",
+    "body_path",
+    default=None,
+    help="Request body file ('-': stdin). Required unless --async --input-location.",
+)
 @click.option("--content-type", default="text/csv", show_default=True)
 @click.option("--accept", default=None)
 @click.option("--target-variant", default=None)
@@ -30,11 +34,20 @@ if TYPE_CHECKING:
 @click.option("--inference-id", default=None)
 @click.option("--url", default=None, help="Serving process URL (default: the local server).")
 @click.option("--output", "output_path", default=None, help="Write the response here.")
-@click.option("--async", "is_async", is_flag=True,
-              help="InvokeEndpointAsync (the endpoint needs an AsyncInferenceConfig).")
+@click.option(
+    "--async",
+    "is_async",
+    is_flag=True,
+    help="InvokeEndpointAsync (the endpoint needs an AsyncInferenceConfig).",
+)
 @click.option("--input-location", default=None, help="With --async: the payload's URI.")
-@click.option("--wait", "wait_seconds", type=float, default=None,
-              help="With --async: wait up to this many seconds for the result.")
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=float,
+    default=None,
+    help="With --async: wait up to this many seconds for the result.",
+)
 def invoke(endpoint: str, body_path: str | None, content_type: str, accept: str | None,
            target_variant: str | None, custom_attributes: str | None, inference_id: str | None,
            url: str | None, output_path: str | None, is_async: bool, input_location: str | None,
