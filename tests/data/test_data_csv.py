@@ -219,7 +219,7 @@ def test_small_bodies_of_plain_numbers_parse_as_the_exact_path() -> None:
                 cells.append("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 4))))
         lines = [",".join(cells[i : i + ncols]) for i in range(0, len(cells), ncols)]
         body = ("\n" if trial % 3 else "\r\n").join(lines).encode() + b"\n" * (trial % 2)
-        fast = csvmod._plain_numbers(body, ",", ncols)
+        fast = csvmod.plain_numbers(body, ",", ncols)
         try:
             rows = list(csvmod.python_rows(io.BytesIO(body), ",", ncols, None))
             exact = np.array(rows, dtype=np.float32).reshape(-1, ncols)

@@ -35,6 +35,7 @@ from typing import Any
 from openmaker.api.control import ControlPlane, error_headers, target_of
 from openmaker.api.protocol import encode_error
 from openmaker.api.services import Services
+from openmaker.asgi import run_lifespan
 
 log = logging.getLogger("openmaker.api")
 
@@ -105,23 +106,7 @@ class ApiApp:
         if kind == "http":
             await self._http(scope, receive, send)
         elif kind == "lifespan":
-            await self._lifespan(receive, send)
-
-    async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                try:
-                    await self.startup()
-                except Exception as exc:
-                    log.exception("startup failed")
-                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
-                    return
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await self.shutdown()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+            await run_lifespan(receive, send, self.startup, self.shutdown, log)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]

@@ -321,11 +321,13 @@ def parse_chunk(
 SMALL_BODY_BYTES = 16 * 1024
 
 
-#: The only bytes of a body :func:`_plain_numbers` takes (with the delimiter).
+#: The only bytes of a body :func:`plain_numbers` takes (with the delimiter).
 _PLAIN_BYTES = b"0123456789.eE+- \t\n"
 
 
-def _plain_numbers(body: bytes, delimiter: str, ncols: int) -> np.ndarray | None:
+def plain_numbers(
+    body: bytes, delimiter: str, ncols: int, dtype: Any = np.float32
+) -> np.ndarray | None:
     """A body of plain decimal numbers, ``ncols`` a line, parsed by numpy in one call; None
     for anything else (then the exact path parses it, and names any problem).
 
@@ -347,7 +349,7 @@ def _plain_numbers(body: bytes, delimiter: str, ncols: int) -> np.ndarray | None
         values = np.array(sep.join(lines).split(sep), dtype=np.float64)
     except ValueError:
         return None
-    return values.astype(np.float32).reshape(len(lines), ncols)
+    return values.astype(dtype, copy=False).reshape(len(lines), ncols)
 
 
 def parse_bytes(body: bytes, delimiter: str | None = None, source: str | None = None) -> np.ndarray:
@@ -365,7 +367,7 @@ def parse_bytes(body: bytes, delimiter: str | None = None, source: str | None = 
     ncols = count_columns(line, delimiter)
     if len(body) <= SMALL_BODY_BYTES:
         # pyarrow's per-call set-up (~0.3-0.5 ms) dwarfs parsing a few rows in Python.
-        plain = _plain_numbers(body, delimiter, ncols)
+        plain = plain_numbers(body, delimiter, ncols)
         if plain is not None:
             return plain
         rows = list(python_rows(io.BytesIO(body), delimiter, ncols, source))

@@ -250,25 +250,22 @@ def _numeric_lines(
 
     The first line is also decoded by the model's own ``decode``: the numpy rows are used only
     when that row is the same (values, width and dtype), so the answers cannot change; anything
-    else (quotes, empty cells, other widths, a model that reads CSV otherwise) returns None and
-    takes the model's parser.
+    else (quotes, empty cells, null tokens, other widths, a model that reads CSV otherwise)
+    returns None and takes the model's parser. The joint parse is :func:`openmaker.data.csv.
+    plain_numbers`, the one CSV request bodies of plain numbers take.
     """
     import numpy as np
 
-    sep = delimiter.encode()
-    cells = lines[0].count(sep) + 1
-    joined = sep.join(lines)
-    if b'"' in joined or any(line.count(sep) + 1 != cells for line in lines):
-        return None
+    from openmaker.data.csv import plain_numbers
+
     try:
-        values = np.array(joined.split(sep), dtype=np.float64)
         first = decode(lines[0], content_type)
     except Exception:
         return None
-    if not isinstance(first, np.ndarray) or first.shape != (1, cells):
+    if not isinstance(first, np.ndarray) or first.ndim != 2 or first.shape[0] != 1:
         return None
-    X = values.reshape(len(lines), cells).astype(first.dtype, copy=False)
-    if not np.array_equal(X[:1], first, equal_nan=True):
+    X = plain_numbers(b"\n".join(lines), delimiter, first.shape[1], first.dtype)
+    if X is None or X.shape[0] != len(lines) or not np.array_equal(X[:1], first, equal_nan=True):
         return None
     return X
 

@@ -35,18 +35,17 @@ import numpy as np
 from openmaker.algorithms.common import MetricLog
 from openmaker.algorithms.kmeans.distance import nearest
 from openmaker.algorithms.kmeans.inputs import feature_batches
-from openmaker.algorithms.kmeans.lloyd import reduce_centers
 from openmaker.algorithms.kmeans.state import EpochStats, StreamState, cluster_sums
 from openmaker.algorithms.kmeans.train import (
     SEED,
     Settings,
     StreamResult,
-    _distinct,
     _seed_stream,
     epoch_stats,
     refined,
-    save,
+    report_and_save,
     score,
+    shrink,
 )
 from openmaker.distributed.collective import Collective, connect
 from openmaker.distributed.sharding import describe, local_part
@@ -147,23 +146,7 @@ def train_distributed(
         stream = fit_stream(train_ch, s, rng, log, comm)
         reduced = None
         if comm.is_leader:
-            log.info(f"shrinking {len(stream.state.counts)} centers into {s.k}")
-            result = reduce_centers(
-                stream.state.centers,
-                stream.state.counts,
-                s.k,
-                init_method=s.local_lloyd_init_method,
-                max_iter=s.local_lloyd_max_iter,
-                tol=s.local_lloyd_tol,
-                num_trials=s.local_lloyd_num_trials,
-                rng=rng,
-            )
-            log.info(
-                f"local kmeans: best of {s.local_lloyd_num_trials} attempt(s) is "
-                f"#{result.trial} (weighted loss {result.loss:.6g}, "
-                f"{result.iterations} iteration(s))"
-            )
-            reduced = result.centers
+            reduced = shrink(stream, s, rng, log)
         centers = comm.broadcast(reduced)
         part = local_part(
             feature_batches(train_ch, s.mini_batch_size, s.feature_dim), train_ch, comm
@@ -175,17 +158,7 @@ def train_distributed(
             merged, centers, stream.ref, move=not s.half_life_time_size
         )
         if comm.is_leader:
-            distinct = _distinct(centers)
-            if distinct < s.k:
-                log.warning(
-                    f"only {distinct} distinct cluster centers for k={s.k}: the data has fewer "
-                    f"than k distinct records; some clusters are duplicates"
-                )
-            log.quality("train", "msd", train_msd, "loss")
-            seconds = max(time.perf_counter() - start, 1e-9)
-            log.throughput((s.epochs + 1) * stream.records / seconds)
-            save(centers, weights, stream, s, train_msd, context.model_dir)
-            log.info("Saved model_algo-1")
+            report_and_save(centers, weights, stream, s, train_msd, start, log, context.model_dir)
         if "test" in channels:
             test = channels["test"]
             batches = feature_batches(test, max(s.mini_batch_size, 1024), s.feature_dim)

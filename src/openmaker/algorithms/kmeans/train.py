@@ -275,6 +275,52 @@ def save(
     save_model_arrays(model_dir, arrays, meta)
 
 
+def shrink(
+    stream: StreamResult, s: Settings, rng: np.random.Generator, log: MetricLog
+) -> np.ndarray:
+    """The ``k`` centers local Lloyd's makes of the streamed centers (best of the trials)."""
+    log.info(f"shrinking {len(stream.state.counts)} centers into {s.k}")
+    result = reduce_centers(
+        stream.state.centers,
+        stream.state.counts,
+        s.k,
+        init_method=s.local_lloyd_init_method,
+        max_iter=s.local_lloyd_max_iter,
+        tol=s.local_lloyd_tol,
+        num_trials=s.local_lloyd_num_trials,
+        rng=rng,
+    )
+    log.info(
+        f"local kmeans: best of {s.local_lloyd_num_trials} attempt(s) is #{result.trial} "
+        f"(weighted loss {result.loss:.6g}, {result.iterations} iteration(s))"
+    )
+    return result.centers
+
+
+def report_and_save(
+    centers: np.ndarray,
+    weights: np.ndarray,
+    stream: StreamResult,
+    s: Settings,
+    train_msd: float,
+    start: float,
+    log: MetricLog,
+    model_dir: Any,
+) -> None:
+    """Warn about duplicate centers, log the train msd and throughput, write model_algo-1."""
+    distinct = _distinct(centers)
+    if distinct < s.k:
+        log.warning(
+            f"only {distinct} distinct cluster centers for k={s.k}: the data has fewer than "
+            f"k distinct records; some clusters are duplicates"
+        )
+    log.quality("train", "msd", train_msd, "loss")
+    seconds = max(time.perf_counter() - start, 1e-9)
+    log.throughput((s.epochs + 1) * stream.records / seconds)
+    save(centers, weights, stream, s, train_msd, model_dir)
+    log.info("Saved model_algo-1")
+
+
 def _distinct(centers: np.ndarray) -> int:
     return len(np.unique(np.round(centers, 12), axis=0))
 
@@ -313,36 +359,11 @@ def train(
 
     start = time.perf_counter()
     stream = fit_stream(channels["train"], s, rng, log)
-    n_stream = len(stream.state.counts)
-    log.info(f"shrinking {n_stream} centers into {s.k}")
-    result = reduce_centers(
-        stream.state.centers,
-        stream.state.counts,
-        s.k,
-        init_method=s.local_lloyd_init_method,
-        max_iter=s.local_lloyd_max_iter,
-        tol=s.local_lloyd_tol,
-        num_trials=s.local_lloyd_num_trials,
-        rng=rng,
-    )
-    log.info(
-        f"local kmeans: best of {s.local_lloyd_num_trials} attempt(s) is #{result.trial} "
-        f"(weighted loss {result.loss:.6g}, {result.iterations} iteration(s))"
-    )
+    reduced = shrink(stream, s, rng, log)
     centers, weights, train_msd = refine(
-        channels["train"], result.centers, stream.ref, s, move=not s.half_life_time_size
+        channels["train"], reduced, stream.ref, s, move=not s.half_life_time_size
     )
-    distinct = _distinct(centers)
-    if distinct < s.k:
-        log.warning(
-            f"only {distinct} distinct cluster centers for k={s.k}: the data has fewer than "
-            f"k distinct records; some clusters are duplicates"
-        )
-    log.quality("train", "msd", train_msd, "loss")
-    seconds = max(time.perf_counter() - start, 1e-9)
-    log.throughput((s.epochs + 1) * stream.records / seconds)
-    save(centers, weights, stream, s, train_msd, context.model_dir)
-    log.info("Saved model_algo-1")
+    report_and_save(centers, weights, stream, s, train_msd, start, log, context.model_dir)
 
     if "test" in channels:
         ssd, n = evaluate(centers, channels["test"], s)
