@@ -37,8 +37,9 @@ def test_algorithms_list_and_describe():
     assert "xgboost" in out
     out = run("algorithms", "describe", "xgboost").output
     assert "num_round" in out and "validation:auc" in out
-    data = json.loads(run("algorithms", "describe", "xgboost", "--json").output)
-    names = {h["name"] for h in data["hyperparameters"]}
+    data = json.loads(run("algorithms", "describe", "xgboost", "--output", "json").output)
+    assert data == json.loads(run("algorithms", "describe", "xgboost", "--json").output)
+    names = {h["Name"] for h in data["TrainingSpecification"]["SupportedHyperParameters"]}
     assert {"num_round", "eta", "objective", "eval_metric"} <= names
 
 
@@ -122,11 +123,3 @@ def test_bad_hyperparameter_exit_code_and_message(home, tmp_path):
     )
     assert proc.returncode == 2
     assert "num_round" in proc.stderr and "[1, +inf)" in proc.stderr
-
-
-def test_quickstart_runs_end_to_end(home, tmp_path):
-    result = run("quickstart", "--workdir", str(tmp_path / "qs"), "--num-round", "20")
-    assert result.exit_code == 0, result.output
-    assert "Completed" in result.output
-    assert "Test accuracy" in result.output
-    assert "validation:auc" in result.output

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from openmaker.cli.render import console
+from openmaker.cli.render import say_plain
 
 
 @click.group()
@@ -34,4 +34,4 @@ def convert(
     rows = do_convert(
         source, destination, to_type, from_content_type=from_type, label_size=label_size
     )
-    console.print(f"Wrote {rows} records to {destination} ({to_type})")
+    say_plain(f"Wrote {rows} records to {destination} ({to_type})")

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from openmaker.cli.render import console, print_json, table, when
+from openmaker.cli.render import WORDS, Column, Grid, output_option, show_description, show_list
 
 
 @click.group("endpoint-configs")
@@ -67,30 +67,60 @@ def create(
 
 @endpoint_configs.command("list")
 @click.option("--name-contains", default=None)
-@click.option("--max-results", default=50, show_default=True)
-def list_configs(name_contains: str | None, max_results: int) -> None:
-    """Endpoint configs, newest first."""
-    from openmaker.hosting.endpoint_configs import EndpointConfigService
+@click.option("--max-results", default=50, show_default=True, type=click.IntRange(min=1))
+@output_option("list")
+def list_configs(name_contains: str | None, max_results: int, output: str | None) -> None:
+    """Endpoint configs, newest first.
 
-    records, _ = EndpointConfigService().list(name_contains=name_contains, max_results=max_results)
-    rows = [
-        [
-            r.name,
-            ", ".join(f"{v['VariantName']}={v['ModelName']}" for v in r.production_variants),
-            when(r.creation_time),
+    text columns: name, variants (VARIANT=MODEL, comma-separated), created.
+    json: ListEndpointConfigs' response.
+    """
+
+    def response() -> dict[str, Any]:
+        from openmaker.cli.responses import respond_all
+
+        request: dict[str, Any] = {"SortBy": "CreationTime", "SortOrder": "Descending"}
+        if name_contains:
+            request["NameContains"] = name_contains
+        return respond_all("ListEndpointConfigs", "EndpointConfigs", request, max_results)
+
+    def grid() -> Grid:
+        from openmaker.hosting.endpoint_configs import EndpointConfigService
+
+        records, _ = EndpointConfigService().list(
+            name_contains=name_contains, max_results=max_results
+        )
+        rows = [
+            {
+                "name": r.name,
+                "variants": ", ".join(
+                    f"{v['VariantName']}={v['ModelName']}" for v in r.production_variants
+                ),
+                "created": r.creation_time,
+            }
+            for r in records
         ]
-        for r in records
-    ]
-    console.print(table(None, ["name", "variants", "created"], rows))
+        columns = [
+            Column("name", "name"),
+            Column("variants", "variants", WORDS),
+            Column("created", "created"),
+        ]
+        return Grid(columns, rows)
+
+    show_list(output, response=response, grid=grid)
 
 
 @endpoint_configs.command("describe")
 @click.argument("name")
-def describe(name: str) -> None:
-    """DescribeEndpointConfig, as JSON."""
-    from openmaker.hosting.endpoint_configs import EndpointConfigService
+@output_option("describe")
+def describe(name: str, output: str | None) -> None:
+    """DescribeEndpointConfig's response."""
+    from openmaker.cli.responses import respond
 
-    print_json(EndpointConfigService().describe(name))
+    show_description(
+        output,
+        response=lambda: respond("DescribeEndpointConfig", {"EndpointConfigName": name}),
+    )
 
 
 @endpoint_configs.command("delete")

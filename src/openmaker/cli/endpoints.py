@@ -6,7 +6,20 @@ from typing import Any
 
 import click
 
-from openmaker.cli.render import console, print_json, status_text, table, when
+from openmaker.cli.render import (
+    WORDS,
+    Column,
+    Grid,
+    console,
+    escape,
+    output_option,
+    say,
+    say_plain,
+    show_description,
+    show_list,
+    status_style,
+    status_text,
+)
 
 
 @click.group()
@@ -37,11 +50,11 @@ def _config_from_model(name: str, model: str, count: int, capture_uri: str | Non
 def _wait(name: str) -> None:
     from openmaker.hosting.endpoints import EndpointService
 
-    with console.status(f"Waiting for endpoint {name}..."):
+    with console().status(f"Waiting for endpoint {escape(name)}..."):
         rec = EndpointService().wait(name)
-    console.print(f"{name}: {status_text(rec.status)}")
+    say(f"{escape(name)}: {status_text(rec.status)}")
     if rec.failure_reason:
-        console.print(f"[red]{rec.failure_reason}[/]")
+        say_plain(rec.failure_reason, style="red")
     if rec.status == "Failed":
         raise SystemExit(1)
 
@@ -88,38 +101,67 @@ def update(name: str, config: str, retain_all_variant_properties: bool, wait: bo
 @endpoints.command("list")
 @click.option("--status", default=None)
 @click.option("--name-contains", default=None)
-@click.option("--max-results", default=50, show_default=True)
-def list_endpoints(status: str | None, name_contains: str | None, max_results: int) -> None:
-    """Endpoints, newest first."""
-    from openmaker.hosting.endpoints import EndpointService
+@click.option("--max-results", default=50, show_default=True, type=click.IntRange(min=1))
+@output_option("list")
+def list_endpoints(
+    status: str | None, name_contains: str | None, max_results: int, output: str | None
+) -> None:
+    """Endpoints, newest first.
 
-    records, _ = EndpointService().list(
-        status_equals=status, name_contains=name_contains, max_results=max_results
-    )
-    rows = [
-        [
-            r.name,
-            status_text(r.status),
-            r.config_name,
-            ", ".join(
-                f"{v['VariantName']}({v['ModelName']}, w={v['CurrentWeight']:g}, "
-                f"n={v['CurrentInstanceCount']})"
-                for v in r.production_variants
-            ),
-            when(r.creation_time),
+    text columns: name, status, config, variants (VARIANT=MODEL(w=WEIGHT,n=INSTANCES),
+    comma-separated), created. json: ListEndpoints' response.
+    """
+
+    def response() -> dict[str, Any]:
+        from openmaker.cli.responses import respond_all
+
+        request: dict[str, Any] = {"SortBy": "CreationTime", "SortOrder": "Descending"}
+        if status:
+            request["StatusEquals"] = status
+        if name_contains:
+            request["NameContains"] = name_contains
+        return respond_all("ListEndpoints", "Endpoints", request, max_results)
+
+    def grid() -> Grid:
+        from openmaker.hosting.endpoints import EndpointService
+
+        records, _ = EndpointService().list(
+            status_equals=status, name_contains=name_contains, max_results=max_results
+        )
+        rows = [
+            {
+                "name": r.name,
+                "status": r.status,
+                "config": r.config_name,
+                "variants": ", ".join(
+                    f"{v['VariantName']}={v['ModelName']}"
+                    f"(w={v['CurrentWeight']:g},n={v['CurrentInstanceCount']})"
+                    for v in r.production_variants
+                ),
+                "created": r.creation_time,
+            }
+            for r in records
         ]
-        for r in records
-    ]
-    console.print(table(None, ["name", "status", "config", "variants", "created"], rows))
+        columns = [
+            Column("name", "name"),
+            Column("status", "status", style=status_style),
+            Column("config", "config"),
+            Column("variants", "variants", WORDS),
+            Column("created", "created"),
+        ]
+        return Grid(columns, rows)
+
+    show_list(output, response=response, grid=grid)
 
 
 @endpoints.command("describe")
 @click.argument("name")
-def describe(name: str) -> None:
-    """DescribeEndpoint, as JSON."""
-    from openmaker.hosting.endpoints import EndpointService
+@output_option("describe")
+def describe(name: str, output: str | None) -> None:
+    """DescribeEndpoint's response."""
+    from openmaker.cli.responses import respond
 
-    print_json(EndpointService().describe(name))
+    show_description(output, response=lambda: respond("DescribeEndpoint", {"EndpointName": name}))
 
 
 @endpoints.command("delete")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections import deque
 
-from openmaker.cli.render import console, job_status_table
+from openmaker.cli.render import console, job_status_table, say_plain, stdout_is_terminal
 from openmaker.jobs.service import TERMINAL, TrainingJobService
 from openmaker.store import TrainingJobRecord
 
@@ -14,7 +14,7 @@ def follow_job(
     service: TrainingJobService, name: str, *, show_logs: bool = True
 ) -> TrainingJobRecord:
     """Show the job until it ends; returns its final record."""
-    if console.is_terminal:
+    if stdout_is_terminal():
         return _live(service, name, show_logs)
     return _plain(service, name, show_logs)
 
@@ -24,7 +24,7 @@ def _live(service: TrainingJobService, name: str, show_logs: bool) -> TrainingJo
 
     tail: deque[str] = deque(maxlen=8)
     position = 0
-    with Live(console=console, refresh_per_second=4, transient=False) as live:
+    with Live(console=console(), refresh_per_second=4, transient=False) as live:
         while True:
             rec = service.get(name)
             if show_logs:
@@ -43,10 +43,10 @@ def _plain(service: TrainingJobService, name: str, show_logs: bool) -> TrainingJ
     def on_update(rec: TrainingJobRecord) -> None:
         nonlocal seen
         for t in rec.secondary_status_transitions[seen:]:
-            console.print(f"{rec.name}: {t.status}: {t.message}")
+            say_plain(f"{rec.name}: {t.status}: {t.message}")
         seen = len(rec.secondary_status_transitions)
 
     on_update(service.get(name))
     for line in log_iter:
-        console.print(line, markup=False, highlight=False)
+        say_plain(line)
     return service.wait(name, on_update=on_update)

@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-from openmaker.cli.render import console, print_json, status_text, table, when
+from openmaker.cli.render import (
+    Column,
+    Grid,
+    escape,
+    output_option,
+    say,
+    show_description,
+    show_list,
+    status_style,
+    status_text,
+)
+
+MAX_RESULTS = click.option(
+    "--max-results", default=50, show_default=True, type=click.IntRange(min=1)
+)
 
 
 @click.group()
@@ -19,43 +35,73 @@ def jobs() -> None:
     type=click.Choice(["InProgress", "Completed", "Failed", "Stopping", "Stopped"]),
 )
 @click.option("--name-contains", default=None)
-@click.option("--max-results", default=50, show_default=True)
-def list_jobs(status: str | None, name_contains: str | None, max_results: int) -> None:
-    """Training jobs, newest first."""
-    from openmaker.jobs.service import TrainingJobService
+@MAX_RESULTS
+@output_option("list")
+def list_jobs(
+    status: str | None, name_contains: str | None, max_results: int, output: str | None
+) -> None:
+    """Training jobs, newest first.
 
-    records, _ = TrainingJobService().list(
-        status_equals=status, name_contains=name_contains, max_results=max_results
-    )
-    rows = [
-        [
-            r.name,
-            r.algorithm,
-            status_text(r.status),
-            r.secondary_status,
-            when(r.creation_time),
-            _duration(r),
+    text columns: name, algorithm, status, secondary status, created, training seconds.
+    json: ListTrainingJobs' response.
+    """
+
+    def response() -> dict[str, Any]:
+        from openmaker.cli.responses import respond_all
+
+        request: dict[str, Any] = {"SortBy": "CreationTime", "SortOrder": "Descending"}
+        if status:
+            request["StatusEquals"] = status
+        if name_contains:
+            request["NameContains"] = name_contains
+        return respond_all("ListTrainingJobs", "TrainingJobSummaries", request, max_results)
+
+    def grid() -> Grid:
+        from openmaker.jobs.service import TrainingJobService
+
+        records, _ = TrainingJobService().list(
+            status_equals=status, name_contains=name_contains, max_results=max_results
+        )
+        rows = [
+            {
+                "name": r.name,
+                "algorithm": r.algorithm,
+                "status": r.status,
+                "secondary": r.secondary_status,
+                "created": r.creation_time,
+                "took": _duration(r),
+            }
+            for r in records
         ]
-        for r in records
-    ]
-    console.print(
-        table(None, ["name", "algorithm", "status", "secondary", "created", "took"], rows)
-    )
+        columns = [
+            Column("name", "name"),
+            Column("algorithm", "algorithm"),
+            Column("status", "status", style=status_style),
+            Column("secondary", "secondary"),
+            Column("created", "created"),
+            Column("took (s)", "took"),
+        ]
+        return Grid(columns, rows)
+
+    show_list(output, response=response, grid=grid)
 
 
-def _duration(rec) -> str:  # type: ignore[no-untyped-def]
+def _duration(rec: Any) -> str:
     if rec.training_start_time and rec.training_end_time:
-        return f"{(rec.training_end_time - rec.training_start_time).total_seconds():.1f}s"
+        return f"{(rec.training_end_time - rec.training_start_time).total_seconds():.1f}"
     return ""
 
 
 @jobs.command("describe")
 @click.argument("name")
-def describe_job(name: str) -> None:
-    """DescribeTrainingJob, as JSON."""
-    from openmaker.jobs.service import TrainingJobService
+@output_option("describe")
+def describe_job(name: str, output: str | None) -> None:
+    """DescribeTrainingJob's response."""
+    from openmaker.cli.responses import respond
 
-    print_json(TrainingJobService().describe(name))
+    show_description(
+        output, response=lambda: respond("DescribeTrainingJob", {"TrainingJobName": name})
+    )
 
 
 @jobs.command("logs")
@@ -72,18 +118,27 @@ def job_logs(name: str, follow: bool) -> None:
 @jobs.command("metrics")
 @click.argument("name")
 @click.option("--metric", default=None, help="One metric only.")
-def job_metrics(name: str, metric: str | None) -> None:
-    """Metric time series parsed from the log."""
+@output_option("list")
+def job_metrics(name: str, metric: str | None, output: str | None) -> None:
+    """Metric time series parsed from the log.
+
+    text columns: metric, step, value, time. json: {"MetricData": [{MetricName, Step, Value,
+    Timestamp}]} (no SageMaker operation lists a job's series; CloudWatch holds them there).
+    """
     from openmaker.jobs.service import TrainingJobService
 
     points = TrainingJobService().metrics(name, metric)
-    console.print(
-        table(
-            None,
-            ["metric", "step", "value", "time"],
-            [[p.name, p.step, f"{p.value:.6g}", when(p.timestamp)] for p in points],
-        )
-    )
+    rows = [
+        {"MetricName": p.name, "Step": p.step, "Value": p.value, "Timestamp": p.timestamp}
+        for p in points
+    ]
+    columns = [
+        Column("metric", "MetricName"),
+        Column("step", "Step"),
+        Column("value", "Value"),
+        Column("time", "Timestamp"),
+    ]
+    show_list(output, response=lambda: {"MetricData": rows}, grid=lambda: Grid(columns, rows))
 
 
 @jobs.command("stop")
@@ -93,7 +148,7 @@ def stop_job(name: str) -> None:
     from openmaker.jobs.service import TrainingJobService
 
     rec = TrainingJobService().stop(name)
-    console.print(f"{rec.name}: {status_text(rec.status)}")
+    say(f"{escape(rec.name)}: {status_text(rec.status)}")
 
 
 @jobs.command("delete")
@@ -103,4 +158,4 @@ def delete_job(name: str) -> None:
     from openmaker.jobs.service import TrainingJobService
 
     TrainingJobService().delete(name)
-    console.print(f"Deleted {name}")
+    say(f"Deleted {escape(name)}")

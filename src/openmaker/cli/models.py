@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-from openmaker.cli.render import console, print_json, table, when
+from openmaker.cli.render import Column, Grid, output_option, show_description, show_list
 
 
 @click.group()
@@ -40,23 +42,54 @@ def _pairs(items: tuple[str, ...]) -> dict[str, str]:
 
 @models.command("list")
 @click.option("--name-contains", default=None)
-@click.option("--max-results", default=50, show_default=True)
-def list_models(name_contains: str | None, max_results: int) -> None:
-    """Models, newest first."""
-    from openmaker.hosting.models import ModelService
+@click.option("--max-results", default=50, show_default=True, type=click.IntRange(min=1))
+@output_option("list")
+def list_models(name_contains: str | None, max_results: int, output: str | None) -> None:
+    """Models, newest first.
 
-    records, _ = ModelService().list(name_contains=name_contains, max_results=max_results)
-    rows = [[r.name, r.algorithm, r.model_data_url, when(r.creation_time)] for r in records]
-    console.print(table(None, ["name", "algorithm", "model data", "created"], rows))
+    text columns: name, algorithm, model data, created. json: ListModels' response.
+    """
+
+    def response() -> dict[str, Any]:
+        from openmaker.cli.responses import respond_all
+
+        request: dict[str, Any] = {"SortBy": "CreationTime", "SortOrder": "Descending"}
+        if name_contains:
+            request["NameContains"] = name_contains
+        return respond_all("ListModels", "Models", request, max_results)
+
+    def grid() -> Grid:
+        from openmaker.hosting.models import ModelService
+
+        records, _ = ModelService().list(name_contains=name_contains, max_results=max_results)
+        rows = [
+            {
+                "name": r.name,
+                "algorithm": r.algorithm,
+                "data": r.model_data_url,
+                "created": r.creation_time,
+            }
+            for r in records
+        ]
+        columns = [
+            Column("name", "name"),
+            Column("algorithm", "algorithm"),
+            Column("model data", "data"),
+            Column("created", "created"),
+        ]
+        return Grid(columns, rows)
+
+    show_list(output, response=response, grid=grid)
 
 
 @models.command("describe")
 @click.argument("name")
-def describe(name: str) -> None:
-    """DescribeModel, as JSON."""
-    from openmaker.hosting.models import ModelService
+@output_option("describe")
+def describe(name: str, output: str | None) -> None:
+    """DescribeModel's response."""
+    from openmaker.cli.responses import respond
 
-    print_json(ModelService().describe(name))
+    show_description(output, response=lambda: respond("DescribeModel", {"ModelName": name}))
 
 
 @models.command("delete")

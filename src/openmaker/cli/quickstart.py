@@ -7,7 +7,16 @@ from pathlib import Path
 
 import click
 
-from openmaker.cli.render import console, status_text, table
+from openmaker.cli.render import (
+    Column,
+    Grid,
+    console,
+    escape,
+    print_grid,
+    say,
+    say_plain,
+    status_text,
+)
 
 
 def prepare_data(workdir: Path, seed: int = 7) -> dict[str, Path]:
@@ -59,11 +68,11 @@ def quickstart(workdir: Path, num_round: int) -> None:
     from openmaker.jobs.service import TrainingJobService
     from openmaker.serving import load_model
 
-    console.rule("[bold]openmaker quickstart")
+    console().rule("[bold]openmaker quickstart")
     files = prepare_data(workdir)
-    console.print(
+    say(
         f"Data: breast-cancer diagnosis (scikit-learn's copy of the UCI Wisconsin set), "
-        f"written as SageMaker CSV to [bold]{workdir}/[/] (train / validation / test)"
+        f"written as SageMaker CSV to [bold]{escape(workdir)}/[/] (train / validation / test)"
     )
     est = Estimator(
         "xgboost",
@@ -83,20 +92,20 @@ def quickstart(workdir: Path, num_round: int) -> None:
     )
     service = TrainingJobService()
     record = service.create(request)
-    console.print(f"Training job [bold]{record.name}[/] started")
+    say(f"Training job [bold]{escape(record.name)}[/] started")
     final = follow_job(service, record.name, show_logs=True)
-    console.print(f"{final.name}: {status_text(final.status)}")
+    say(f"{escape(final.name)}: {status_text(final.status)}")
     if final.status != "Completed":
-        console.print(f"[red]{final.failure_reason}[/]")
+        say_plain(final.failure_reason or "", style="red")
         raise SystemExit(1)
-    console.print(
-        table(
-            "Final metrics",
-            ["metric", "value"],
-            [[m.name, f"{m.value:.4f}"] for m in sorted(final.final_metrics, key=lambda m: m.name)],
-        )
+    metrics = [
+        {"metric": m.name, "value": f"{m.value:.4f}"}
+        for m in sorted(final.final_metrics, key=lambda m: m.name)
+    ]
+    print_grid(
+        Grid([Column("metric", "metric"), Column("value", "value")], metrics, "Final metrics")
     )
-    console.print(f"Model artifact: {final.model_artifacts}")
+    say_plain(f"Model artifact: {final.model_artifacts}")
 
     test = read_dataset([str(files["test"])], "text/csv")
     assert test.y is not None
@@ -106,21 +115,41 @@ def quickstart(workdir: Path, num_round: int) -> None:
     scores = np.array([p["score"] for p in json.loads(response)["predictions"]])
     accuracy = float(((scores > 0.5) == (test.y > 0.5)).mean())
     rows = [
-        [
-            i,
-            f"{scores[i]:.3f}",
-            "malignant" if scores[i] > 0.5 else "benign",
-            "malignant" if test.y[i] > 0.5 else "benign",
-        ]
+        {
+            "i": i,
+            "p": f"{scores[i]:.3f}",
+            "predicted": "malignant" if scores[i] > 0.5 else "benign",
+            "actual": "malignant" if test.y[i] > 0.5 else "benign",
+        }
         for i in range(min(8, len(scores)))
     ]
-    console.print(
-        table(
-            "Predictions on held-out patients", ["#", "P(malignant)", "predicted", "actual"], rows
-        )
-    )
-    console.print(f"Test accuracy on {len(scores)} held-out patients: [bold]{accuracy:.3f}[/]")
-    console.print(
-        f"Try it yourself: openmaker predict {final.model_artifacts} "
-        f"--input {files['test-features']} --content-type text/csv --accept application/json"
+    columns = [
+        Column("#", "i"),
+        Column("P(malignant)", "p"),
+        Column("predicted", "predicted"),
+        Column("actual", "actual"),
+    ]
+    print_grid(Grid(columns, rows, "Predictions on held-out patients"))
+    say(f"Test accuracy on {len(scores)} held-out patients: [bold]{accuracy:.3f}[/]")
+    say("Try it yourself:")
+    say_plain("  " + try_it_command(final.model_artifacts or "", files["test-features"]))
+
+
+def try_it_command(model_uri: str, features: Path) -> str:
+    """The ``openmaker predict`` command line the quickstart suggests: one line, shell-quoted,
+    so that it can be pasted as it is."""
+    import shlex
+
+    return shlex.join(
+        [
+            "openmaker",
+            "predict",
+            model_uri,
+            "--input",
+            str(features),
+            "--content-type",
+            "text/csv",
+            "--accept",
+            "application/json",
+        ]
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from openmaker.cli.render import console, status_text
+from openmaker.cli.render import escape, say, say_plain, status_text
 
 
 def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
@@ -103,18 +103,18 @@ def train(
         job_name=job_name,
     )
     service = TrainingJobService()
-    record = service.create(request)
-    console.print(f"Started training job [bold]{record.name}[/]")
+    record = service.create(request, strict=True)  # a bad hyperparameter: refused at once
+    say(f"Started training job [bold]{escape(record.name)}[/]")
     if not wait:
-        console.print(f"Follow it with: openmaker jobs logs {record.name} --follow")
+        say_plain(f"Follow it with: openmaker jobs logs {record.name} --follow")
         return
     final = follow_job(service, record.name, show_logs=logs)
-    console.print(f"{final.name}: {status_text(final.status)}")
+    say(f"{escape(final.name)}: {status_text(final.status)}")
     if final.status == "Completed":
-        console.print(f"Model: {final.model_artifacts}")
+        say_plain(f"Model: {final.model_artifacts}")
         for m in sorted(final.final_metrics, key=lambda m: m.name):
-            console.print(f"  {m.name} = {m.value:.6g}")
+            say_plain(f"  {m.name} = {m.value:.6g}")
     elif final.failure_reason:
-        console.print(f"[red]{final.failure_reason}[/]")
+        say_plain(final.failure_reason, style="red")
     if final.status != "Completed":
         raise SystemExit(1)

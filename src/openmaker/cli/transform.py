@@ -6,7 +6,19 @@ from typing import Any
 
 import click
 
-from openmaker.cli.render import console, print_json, status_text, table, when
+from openmaker.cli.render import (
+    Column,
+    Grid,
+    console,
+    escape,
+    output_option,
+    say,
+    say_plain,
+    show_description,
+    show_list,
+    status_style,
+    status_text,
+)
 
 
 @click.group()
@@ -74,7 +86,7 @@ def _follow(service: Any, name: str) -> None:
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("files, {task.fields[records]} records"))  # fmt: skip
-    with Progress(*columns, console=console) as bar:
+    with Progress(*columns, console=console()) as bar:
         task = bar.add_task(name, total=None, records=0)
 
         def update(rec: Any) -> None:
@@ -83,11 +95,11 @@ def _follow(service: Any, name: str) -> None:
                        records=p.get("RecordsDone", 0))  # fmt: skip
 
         rec = service.wait(name, on_update=update)
-    console.print(f"{name}: {status_text(rec.status)}")
+    say(f"{escape(name)}: {status_text(rec.status)}")
     if rec.progress.get("RecordsSkipped"):
-        console.print(f"[yellow]{rec.progress['RecordsSkipped']} bad record(s) skipped[/]")
+        say(f"[yellow]{rec.progress['RecordsSkipped']} bad record(s) skipped[/]")
     if rec.failure_reason:
-        console.print(f"[red]{rec.failure_reason}[/]")
+        say_plain(rec.failure_reason, style="red")
     if rec.status != "Completed":
         raise SystemExit(1)
 
@@ -95,29 +107,65 @@ def _follow(service: Any, name: str) -> None:
 @transform.command("list")
 @click.option("--status", default=None)
 @click.option("--name-contains", default=None)
-@click.option("--max-results", default=50, show_default=True)
-def list_jobs(status: str | None, name_contains: str | None, max_results: int) -> None:
-    """Transform jobs, newest first."""
-    from openmaker.transform.service import TransformJobService
+@click.option("--max-results", default=50, show_default=True, type=click.IntRange(min=1))
+@output_option("list")
+def list_jobs(
+    status: str | None, name_contains: str | None, max_results: int, output: str | None
+) -> None:
+    """Transform jobs, newest first.
 
-    records, _ = TransformJobService().list(
-        status_equals=status, name_contains=name_contains, max_results=max_results
-    )
-    rows = [
-        [r.name, r.model_name, status_text(r.status), r.progress.get("RecordsDone", 0),
-         when(r.creation_time)]
-        for r in records
-    ]  # fmt: skip
-    console.print(table(None, ["name", "model", "status", "records", "created"], rows))
+    text columns: name, model, status, records done, created. json: ListTransformJobs'
+    response.
+    """
+
+    def response() -> dict[str, Any]:
+        from openmaker.cli.responses import respond_all
+
+        request: dict[str, Any] = {"SortBy": "CreationTime", "SortOrder": "Descending"}
+        if status:
+            request["StatusEquals"] = status
+        if name_contains:
+            request["NameContains"] = name_contains
+        return respond_all("ListTransformJobs", "TransformJobSummaries", request, max_results)
+
+    def grid() -> Grid:
+        from openmaker.transform.service import TransformJobService
+
+        records, _ = TransformJobService().list(
+            status_equals=status, name_contains=name_contains, max_results=max_results
+        )
+        rows = [
+            {
+                "name": r.name,
+                "model": r.model_name,
+                "status": r.status,
+                "records": r.progress.get("RecordsDone", 0),
+                "created": r.creation_time,
+            }
+            for r in records
+        ]
+        columns = [
+            Column("name", "name"),
+            Column("model", "model"),
+            Column("status", "status", style=status_style),
+            Column("records", "records"),
+            Column("created", "created"),
+        ]
+        return Grid(columns, rows)
+
+    show_list(output, response=response, grid=grid)
 
 
 @transform.command("describe")
 @click.argument("name")
-def describe(name: str) -> None:
-    """DescribeTransformJob, as JSON."""
-    from openmaker.transform.service import TransformJobService
+@output_option("describe")
+def describe(name: str, output: str | None) -> None:
+    """DescribeTransformJob's response."""
+    from openmaker.cli.responses import respond
 
-    print_json(TransformJobService().describe(name))
+    show_description(
+        output, response=lambda: respond("DescribeTransformJob", {"TransformJobName": name})
+    )
 
 
 @transform.command("logs")

@@ -7,7 +7,21 @@ from typing import Any
 
 import click
 
-from openmaker.cli.render import console, print_json, status_text, table, when
+from openmaker.cli.render import (
+    Column,
+    Grid,
+    build_table,
+    console,
+    escape,
+    output_option,
+    say,
+    say_plain,
+    show_description,
+    show_list,
+    status_style,
+    status_text,
+    stdout_is_terminal,
+)
 
 _STATUSES = ["InProgress", "Completed", "Failed", "Stopping", "Stopped"]
 
@@ -184,24 +198,24 @@ def tune(
     )
     name = tuner.latest_tuning_job
     assert name is not None
-    console.print(f"Started tuning job [bold]{name}[/]")
+    say(f"Started tuning job [bold]{escape(name)}[/]")
     if not wait:
-        console.print(f"Follow it with: openmaker tuning trials {name}")
+        say_plain(f"Follow it with: openmaker tuning trials {name} --follow")
         return
     final = follow_tuning(name)
     d = tuner.describe()
-    console.print(f"{name}: {status_text(final)}")
+    say(f"{escape(name)}: {status_text(final)}")
     best = d.get("BestTrainingJob")
     if best:
         metric = best["FinalHyperParameterTuningJobObjectiveMetric"]
-        console.print(
-            f"Best: [bold]{best['TrainingJobName']}[/] {metric['MetricName']} = "
-            f"{metric['Value']:.6g}  {best['TunedHyperParameters']}"
+        say(
+            f"Best: [bold]{escape(best['TrainingJobName'])}[/] {escape(metric['MetricName'])} = "
+            f"{metric['Value']:.6g}  {escape(best['TunedHyperParameters'])}"
         )
     if d.get("FailureReason"):
-        console.print(f"[red]{d['FailureReason']}[/]")
+        say_plain(d["FailureReason"], style="red")
     if plot_path:
-        console.print(f"Plot: {_plot(name, plot_path)}")
+        say_plain(f"Plot: {_plot(name, plot_path)}")
     if final != "Completed":
         raise SystemExit(1)
 
@@ -212,13 +226,14 @@ def follow_tuning(name: str) -> str:
     from openmaker.tuning.service import TuningJobService
 
     service = TuningJobService()
-    if console.is_terminal:
+    if stdout_is_terminal():
         from rich.live import Live
 
-        with Live(console=console, refresh_per_second=2, transient=False) as live:
+        out = console()
+        with Live(console=out, refresh_per_second=2, transient=False) as live:
             while True:
                 status = service.get(name).status
-                live.update(_trials_table(service, name, limit=25))
+                live.update(build_table(_trials_grid(service, name, limit=25), out.width))
                 if status in TUNING_TERMINAL_STATUSES:
                     return status
                 time.sleep(1.0)
@@ -229,7 +244,7 @@ def follow_tuning(name: str) -> str:
             key = row["TrainingJobName"]
             if seen.get(key) != row["TrainingJobStatus"]:
                 seen[key] = row["TrainingJobStatus"]
-                console.print(_plain_line(row), markup=False, highlight=False)
+                say_plain(_plain_line(row))
         if status in TUNING_TERMINAL_STATUSES:
             return status
         time.sleep(1.0)
@@ -248,7 +263,7 @@ def _plain_line(row: dict[str, Any]) -> str:
     return f"{row['TrainingJobName']}: {row['TrainingJobStatus']}{objective} {tuned}"
 
 
-def _trials_table(service: Any, name: str, limit: int | None = None) -> Any:
+def _trials_grid(service: Any, name: str, limit: int | None = None) -> Grid:
     settings = service.settings_of(name)
     rec = service.get(name)
     rows = _rows(service, name)
@@ -256,38 +271,32 @@ def _trials_table(service: Any, name: str, limit: int | None = None) -> Any:
         rows = rows[-limit:]
     best = service.describe(name).get("BestTrainingJob")
     best_name = best["TrainingJobName"] if best else None
-    columns = [
-        "#",
-        "training job",
-        "status",
-        *settings.tuned_names,
-        settings.objective_name,
-        "took",
+    body = [
+        {
+            "trial": row["TrainingJobName"].rsplit("-", 2)[-2],
+            "job": row["TrainingJobName"],
+            "status": row["TrainingJobStatus"],
+            **{f"hp:{n}": row[n] for n in settings.tuned_names},
+            "objective": row["FinalObjectiveValue"],
+            "took": row["TrainingElapsedTimeSeconds"],
+            "best": "*" if row["TrainingJobName"] == best_name else "",
+        }
+        for row in rows
     ]
-    body = []
-    for row in rows:
-        value = row["FinalObjectiveValue"]
-        mark = "[bold green]*[/] " if row["TrainingJobName"] == best_name else ""
-        took = row["TrainingElapsedTimeSeconds"]
-        body.append(
-            [
-                row["TrainingJobName"].rsplit("-", 2)[-2],
-                mark + row["TrainingJobName"],
-                status_text(row["TrainingJobStatus"]),
-                *[_short(row[n]) for n in settings.tuned_names],
-                "" if value is None else f"{value:.6g}",
-                "" if took is None else f"{took:.1f}s",
-            ]
-        )
+    columns = [
+        Column("#", "trial"),
+        Column("training job", "job"),
+        Column("status", "status", style=status_style),
+        *[Column(n, f"hp:{n}") for n in settings.tuned_names],
+        Column(settings.objective_name, "objective"),
+        Column("took (s)", "took"),
+        Column("best", "best", style=lambda v: "bold green" if v else None),
+    ]
     title = (
         f"{name}: {rec.status} - {settings.strategy}, {len(rows)} of {settings.max_jobs} trials, "
         f"{settings.objective_type} {settings.objective_name}"
     )
-    return table(title, columns, body)
-
-
-def _short(value: Any) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
+    return Grid(columns, body, title=title)
 
 
 def _plot(name: str, path: str) -> str:
@@ -316,84 +325,125 @@ def tuning() -> None:
 @tuning.command("list")
 @click.option("--status", default=None, type=click.Choice(_STATUSES))
 @click.option("--name-contains", default=None)
-@click.option("--max-results", default=50, show_default=True)
-def list_tuning(status: str | None, name_contains: str | None, max_results: int) -> None:
-    """Tuning jobs, newest first."""
-    from openmaker.tuning.service import TuningJobService
+@click.option("--max-results", default=50, show_default=True, type=click.IntRange(min=1))
+@output_option("list")
+def list_tuning(
+    status: str | None, name_contains: str | None, max_results: int, output: str | None
+) -> None:
+    """Tuning jobs, newest first.
 
-    summaries, _ = TuningJobService().list(
-        status_equals=status,
-        name_contains=name_contains,
-        max_results=max_results,
-        sort_by="CreationTime",
-        sort_order="Descending",
-    )
-    rows = []
-    for s in summaries:
-        c = s["TrainingJobStatusCounters"]
-        done = c["Completed"] + c["Stopped"] + c["RetryableError"] + c["NonRetryableError"]
-        rows.append(
-            [
-                s["HyperParameterTuningJobName"],
-                s["Strategy"],
-                status_text(s["HyperParameterTuningJobStatus"]),
-                f"{done}/{s['ResourceLimits'].get('MaxNumberOfTrainingJobs')}",
-                str(c["InProgress"]),
-                when(s["CreationTime"]),
-            ]
-        )
-    console.print(table(None, ["name", "strategy", "status", "done", "running", "created"], rows))
+    text columns: name, strategy, status, trials done, trials running, max trials, created.
+    json: ListHyperParameterTuningJobs' response.
+    """
+    from openmaker.cli.responses import respond_all
+
+    request: dict[str, Any] = {"SortBy": "CreationTime", "SortOrder": "Descending"}
+    if status:
+        request["StatusEquals"] = status
+    if name_contains:
+        request["NameContains"] = name_contains
+    key = "HyperParameterTuningJobSummaries"
+    response = respond_all("ListHyperParameterTuningJobs", key, request, max_results)
+
+    def grid() -> Grid:
+        rows = []
+        for s in response[key]:
+            c = s["TrainingJobStatusCounters"]
+            done = c["Completed"] + c["Stopped"] + c["RetryableError"] + c["NonRetryableError"]
+            rows.append(
+                {
+                    "name": s["HyperParameterTuningJobName"],
+                    "strategy": s["Strategy"],
+                    "status": s["HyperParameterTuningJobStatus"],
+                    "done": done,
+                    "running": c["InProgress"],
+                    "max": s["ResourceLimits"].get("MaxNumberOfTrainingJobs"),
+                    "created": s["CreationTime"],
+                }
+            )
+        columns = [
+            Column("name", "name"),
+            Column("strategy", "strategy"),
+            Column("status", "status", style=status_style),
+            Column("done", "done"),
+            Column("running", "running"),
+            Column("max", "max"),
+            Column("created", "created"),
+        ]
+        return Grid(columns, rows)
+
+    show_list(output, response=lambda: response, grid=grid)
 
 
 @tuning.command("describe")
 @click.argument("name")
-def describe_tuning(name: str) -> None:
-    """DescribeHyperParameterTuningJob, as JSON."""
-    from openmaker.tuning.service import TuningJobService
+@output_option("describe")
+def describe_tuning(name: str, output: str | None) -> None:
+    """DescribeHyperParameterTuningJob's response."""
+    from openmaker.cli.responses import respond
 
-    print_json(TuningJobService().describe(name))
+    show_description(
+        output,
+        response=lambda: respond(
+            "DescribeHyperParameterTuningJob", {"HyperParameterTuningJobName": name}
+        ),
+    )
 
 
 @tuning.command("trials")
 @click.argument("name")
 @click.option("--sort-by-objective", is_flag=True, help="Best first (jobs with a value only).")
 @click.option("--follow", "-f", is_flag=True, help="Keep showing the trials until the end.")
-def trials(name: str, sort_by_objective: bool, follow: bool) -> None:
-    """The tuning job's training jobs, with their tuned values and objective."""
+@output_option("list")
+def trials(name: str, sort_by_objective: bool, follow: bool, output: str | None) -> None:
+    """The tuning job's training jobs, with their tuned values and objective.
+
+    text columns: trial number, training job, status, the tuned hyperparameters, the objective,
+    training seconds, best ("*"); with --sort-by-objective: training job, status, the tuned
+    hyperparameters, the objective. json: ListTrainingJobsForHyperParameterTuningJob's
+    response.
+    """
     from openmaker.tuning.service import TuningJobService
 
     service = TuningJobService()
     if follow:
-        console.print(f"{name}: {status_text(follow_tuning(name))}")
-        return
-    if not sort_by_objective:
-        console.print(_trials_table(service, name))
+        say(f"{escape(name)}: {status_text(follow_tuning(name))}")
         return
     settings = service.settings_of(name)
-    order = "Descending" if settings.maximize else "Ascending"
-    rows, token = [], None
-    while True:
-        page, token = service.list_training_jobs(
-            name,
-            sort_by="FinalObjectiveMetricValue",
-            sort_order=order,
-            max_results=100,
-            next_token=token,
+    request: dict[str, Any] = {"HyperParameterTuningJobName": name, "SortBy": "Name"}
+    if sort_by_objective:
+        request.update(
+            SortBy="FinalObjectiveMetricValue",
+            SortOrder="Descending" if settings.maximize else "Ascending",
         )
-        rows.extend(page)
-        if token is None:
-            break
-    body = [
-        [
-            r["TrainingJobName"],
-            status_text(r["TrainingJobStatus"]),
-            *[r["TunedHyperParameters"].get(n, "") for n in settings.tuned_names],
-            f"{r['FinalHyperParameterTuningJobObjectiveMetric']['Value']:.6g}",
+
+    def response() -> dict[str, Any]:
+        from openmaker.cli.responses import respond_all
+
+        operation = "ListTrainingJobsForHyperParameterTuningJob"
+        return respond_all(operation, "TrainingJobSummaries", request, 10**9)
+
+    def grid() -> Grid:
+        if not sort_by_objective:
+            return _trials_grid(service, name)
+        body = [
+            {
+                "job": r["TrainingJobName"],
+                "status": r["TrainingJobStatus"],
+                **{f"hp:{n}": r["TunedHyperParameters"].get(n, "") for n in settings.tuned_names},
+                "objective": r["FinalHyperParameterTuningJobObjectiveMetric"]["Value"],
+            }
+            for r in response()["TrainingJobSummaries"]
         ]
-        for r in rows
-    ]
-    columns = ["training job", "status", *settings.tuned_names, settings.objective_name]
-    console.print(table(None, columns, body))
+        columns = [
+            Column("training job", "job"),
+            Column("status", "status", style=status_style),
+            *[Column(n, f"hp:{n}") for n in settings.tuned_names],
+            Column(settings.objective_name, "objective"),
+        ]
+        return Grid(columns, body)
+
+    show_list(output, response=response, grid=grid)
 
 
 @tuning.command("stop")
@@ -403,7 +453,7 @@ def stop_tuning(name: str) -> None:
     from openmaker.tuning.service import TuningJobService
 
     rec = TuningJobService().stop(name)
-    console.print(f"{rec.name}: {status_text(rec.status)}")
+    say(f"{escape(rec.name)}: {status_text(rec.status)}")
 
 
 @tuning.command("delete")
@@ -413,7 +463,7 @@ def delete_tuning(name: str) -> None:
     from openmaker.tuning.service import TuningJobService
 
     TuningJobService().delete(name)
-    console.print(f"Deleted {name}")
+    say_plain(f"Deleted {name}")
 
 
 @tuning.command("plot")
@@ -421,4 +471,4 @@ def delete_tuning(name: str) -> None:
 @click.argument("path")
 def plot_tuning(name: str, path: str) -> None:
     """Write objective vs trial to PATH (.html, or .png with matplotlib)."""
-    console.print(f"Plot: {_plot(name, path)}")
+    say_plain(f"Plot: {_plot(name, path)}")
