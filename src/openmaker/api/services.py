@@ -25,9 +25,11 @@ class Services:
         endpoints: :class:`~openmaker.hosting.endpoints.EndpointService` (detached deployers).
         transform: :class:`~openmaker.transform.service.TransformJobService`.
         tags: :class:`~openmaker.tagging.TagService`.
+        metrics: :class:`~openmaker.cloudwatch.service.MetricsService` (CloudWatch metrics).
     """
 
     def __init__(self, store: Store | None = None, *, recover: bool = True) -> None:
+        from openmaker.cloudwatch.service import MetricsService
         from openmaker.hosting.endpoint_configs import EndpointConfigService
         from openmaker.hosting.endpoints import EndpointService
         from openmaker.hosting.models import ModelService
@@ -45,6 +47,7 @@ class Services:
         self.endpoints = EndpointService(self.store, recover=recover)
         self.transform = TransformJobService(self.store, recover=recover)
         self.tags = TagService(self.store)
+        self.metrics = MetricsService(self.store)
 
     def close(self) -> None:
         """Release the store's connections."""

@@ -1,9 +1,16 @@
-"""A training job record in the shape of SageMaker's DescribeTrainingJob / ListTrainingJobs."""
+"""A training job record in the shape of SageMaker's DescribeTrainingJob / ListTrainingJobs.
+
+``AlgorithmSpecification.MetricDefinitions`` lists what the job's log is parsed with, as
+SageMaker does for built-in algorithms: the algorithm's metric names and regexes, then those
+the request added (a request definition with an algorithm metric's name replaces it). The SDK's
+``TrainingJobAnalytics`` reads the metric names from there.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from openmaker.jobs.metrics import job_definitions
 from openmaker.store import TrainingJobRecord
 
 
@@ -16,7 +23,7 @@ def describe(rec: TrainingJobRecord) -> dict[str, Any]:
         "TrainingJobStatus": rec.status,
         "SecondaryStatus": rec.secondary_status,
         "HyperParameters": dict(rec.hyperparameters),
-        "AlgorithmSpecification": dict(rec.algorithm_specification),
+        "AlgorithmSpecification": algorithm_specification(rec),
         "RoleArn": rec.role_arn or "",
         "InputDataConfig": list(rec.input_data_config),
         "OutputDataConfig": {"KmsKeyId": "", **rec.output_data_config},
@@ -58,6 +65,18 @@ def describe(rec: TrainingJobRecord) -> dict[str, Any]:
         seconds = max(1, int((rec.training_end_time - rec.training_start_time).total_seconds()))
         out["TrainingTimeInSeconds"] = seconds
         out["BillableTimeInSeconds"] = seconds
+    return out
+
+
+def algorithm_specification(rec: TrainingJobRecord) -> dict[str, Any]:
+    """The job's ``AlgorithmSpecification`` as described: the request's, with the job's
+    ``MetricDefinitions`` (left out when the job has none)."""
+    out = dict(rec.algorithm_specification)
+    definitions = job_definitions(rec.algorithm, rec.algorithm_specification)
+    if definitions:
+        out["MetricDefinitions"] = [{"Name": d.name, "Regex": d.regex} for d in definitions]
+    else:
+        out.pop("MetricDefinitions", None)
     return out
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import contextlib
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from openmaker.spec.metrics import MetricDefinition, format_log_line
 from openmaker.store import MetricPoint
@@ -33,9 +35,29 @@ class MetricParser:
         return points
 
 
-def definitions_for(spec_metrics: Iterable[MetricDefinition], user: Iterable[dict]) -> list:
+def definitions_for(
+    spec_metrics: Iterable[MetricDefinition], user: Iterable[dict]
+) -> list[MetricDefinition]:
     """The algorithm's definitions plus the user's ``MetricDefinitions`` (same name: user wins)."""
     merged = {m.name: m for m in spec_metrics}
     for item in user or ():
         merged[item["Name"]] = MetricDefinition(item["Name"], item["Regex"], tunable=False)
     return list(merged.values())
+
+
+def job_definitions(
+    algorithm: str, algorithm_specification: Mapping[str, Any]
+) -> list[MetricDefinition]:
+    """The metric definitions of a training job, as SageMaker parses and lists them.
+
+    The algorithm's own definitions (empty when it is not registered), then the user's
+    ``AlgorithmSpecification.MetricDefinitions`` (see :func:`definitions_for`). The job runner
+    parses the log with these, and ``DescribeTrainingJob`` returns them.
+    """
+    from openmaker.algorithms import registry
+    from openmaker.errors import OpenmakerError
+
+    spec_metrics: Iterable[MetricDefinition] = ()
+    with contextlib.suppress(OpenmakerError):  # not registered: the user's definitions only
+        spec_metrics = registry.get(algorithm).metrics
+    return definitions_for(spec_metrics, algorithm_specification.get("MetricDefinitions") or [])

@@ -7,11 +7,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from openmaker.errors import ResourceInUseError, ResourceNotFoundError, ValidationError
+from openmaker.store import missing
 from openmaker.store.database import Database
 from openmaker.store.pagination import PageToken
 from openmaker.store.records import (
@@ -227,13 +228,20 @@ class TrainingJobStore:
             return self._records(conn, conn.execute(query).all())
 
     def metric_series(
-        self, name: str, metric_name: str | None = None
+        self,
+        name: str,
+        metric_name: str | None = None,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
     ) -> builtins.list[MetricPoint]:
         """Every logged value of the job's metrics, ordered by timestamp then step.
 
         Args:
             name: the job.
             metric_name: only this metric (all metrics when ``None``).
+            start: only points at or after this instant.
+            end: only points before this instant.
 
         Raises:
             ResourceNotFoundError: no such job.
@@ -244,6 +252,10 @@ class TrainingJobStore:
         ).where(metrics_t.c.job_name == name)
         if metric_name is not None:
             query = query.where(metrics_t.c.name == metric_name)
+        if start is not None:
+            query = query.where(metrics_t.c.timestamp >= _aware(start, "start"))
+        if end is not None:
+            query = query.where(metrics_t.c.timestamp < _aware(end, "end"))
         query = query.order_by(
             metrics_t.c.timestamp.asc(), metrics_t.c.step.asc().nulls_first(), metrics_t.c.id.asc()
         )
@@ -259,6 +271,46 @@ class TrainingJobStore:
             )
             for row in rows
         ]
+
+    def metric_keys(
+        self,
+        *,
+        job_name: str | None = None,
+        metric_name: str | None = None,
+        active_since: datetime | None = None,
+        after: tuple[str, str] | None = None,
+        limit: int = 500,
+    ) -> builtins.list[tuple[str, str]]:
+        """The distinct ``(job, metric)`` pairs that have points, ordered by job then metric
+        (byte order on every backend), one page at a time.
+
+        Args:
+            job_name: only this job's metrics.
+            metric_name: only metrics of this name.
+            active_since: only metrics with a point at or after this instant.
+            after: only pairs after this one (the last pair of the previous page).
+            limit: at most this many pairs.
+
+        Raises:
+            StoreError: the database failed.
+        """
+        job, metric = self._text_key(metrics_t.c.job_name), self._text_key(metrics_t.c.name)
+        query = select(metrics_t.c.job_name, metrics_t.c.name)
+        if job_name is not None:
+            query = query.where(metrics_t.c.job_name == job_name)
+        if metric_name is not None:
+            query = query.where(metrics_t.c.name == metric_name)
+        if after is not None:
+            query = query.where(
+                or_(job > after[0], and_(metrics_t.c.job_name == after[0], metric > after[1]))
+            )
+        query = query.group_by(metrics_t.c.job_name, metrics_t.c.name)
+        if active_since is not None:
+            since = _aware(active_since, "active_since")
+            query = query.having(func.max(metrics_t.c.timestamp) >= since)
+        query = query.order_by(job.asc(), metric.asc()).limit(max(0, limit))
+        with self._db.begin() as conn:
+            return [(row.job_name, row.name) for row in conn.execute(query)]
 
     # --- writes ---------------------------------------------------------------------------
 
@@ -455,16 +507,19 @@ class TrainingJobStore:
 
     # --- helpers --------------------------------------------------------------------------
 
-    def _sort_columns(self, sort_by: str) -> builtins.list[ColumnElement[Any]]:
-        def text_key(column: Any) -> ColumnElement[Any]:
-            # Byte order on every backend, whatever the PostgreSQL database's collation.
-            return column.collate("C") if self._db.dialect == "postgresql" else column
+    def _text_key(self, column: Any) -> ColumnElement[Any]:
+        # Byte order on every backend, whatever the PostgreSQL database's collation.
+        key: ColumnElement[Any] = (
+            column.collate("C") if self._db.dialect == "postgresql" else column
+        )
+        return key
 
-        name = text_key(jobs_t.c.name)
+    def _sort_columns(self, sort_by: str) -> builtins.list[ColumnElement[Any]]:
+        name = self._text_key(jobs_t.c.name)
         if sort_by == "Name":
             return [name]
         if sort_by == "Status":
-            return [text_key(jobs_t.c.status), name]
+            return [self._text_key(jobs_t.c.status), name]
         return [jobs_t.c.creation_time, name]
 
     def _require(self, conn: Connection, name: str, *, lock: bool = False) -> Any:
@@ -506,7 +561,7 @@ class TrainingJobStore:
 
 
 def _not_found(name: str) -> ResourceNotFoundError:
-    return ResourceNotFoundError(f"Training job {name!r} does not exist.")
+    return missing.TRAINING_JOB.not_found(name)
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
