@@ -1,7 +1,11 @@
 """AWS JSON 1.1 on the wire: request bodies, responses and errors.
 
 * Requests: ``POST /`` with ``X-Amz-Target: <prefix>.<Operation>`` and a JSON object body
-  (botocore always sends one, ``{}`` at least; an empty body is read as ``{}``).
+  (botocore always sends one, ``{}`` at least; an empty body is read as ``{}``). The body is
+  read by :func:`openmaker.json_input.loads`: UTF-8 only, nested at most :data:`MAX_DEPTH`
+  levels (SageMaker's deepest request shape has 10), no ``NaN`` / ``Infinity`` and no number
+  beyond a double's range; anything else is a ``SerializationException`` (400), as AWS answers
+  a body its JSON parser cannot map. Duplicate keys keep the last value, as AWS's parser does.
 * Responses: ``application/x-amz-json-1.1``; ``datetime`` values become epoch seconds (floats,
   as real SageMaker sends them).
 * Errors: ``{"__type": <code>, "message": <text>}`` (botocore takes the code from ``__type``
@@ -21,8 +25,11 @@ from datetime import datetime
 from typing import Any
 
 from openmaker.errors import OpenmakerError
+from openmaker.json_input import InvalidJSONError, loads
 
 CONTENT_TYPE = b"application/x-amz-json-1.1"
+#: The deepest nesting of objects and arrays a request body may have.
+MAX_DEPTH = 64
 
 
 class ProtocolError(OpenmakerError):
@@ -53,19 +60,31 @@ def decode_request(body: bytes) -> dict[str, Any]:
     """The JSON object in ``body`` (``{}`` for an empty body).
 
     Raises:
-        ProtocolError: ``SerializationException`` for malformed JSON or a non-object.
+        ProtocolError: ``SerializationException`` for a body that is not UTF-8 JSON (see the
+            module doc) or not an object.
     """
     if not body.strip():
         return {}
     try:
-        value = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise serialization_error(f"The request body is not valid JSON: {exc}") from None
+        value = loads(body, max_depth=MAX_DEPTH, finite=True)
+    except InvalidJSONError as exc:
+        where = f" (line {exc.line})" if exc.line is not None else ""
+        message = f"The request body is not valid JSON{where}: {exc.reason}"
+        raise serialization_error(message) from None
     if not isinstance(value, dict):
-        raise serialization_error(
-            f"The request body must be a JSON object, not {type(value).__name__}"
-        )
+        raise serialization_error(f"The request body must be a JSON object, not {_kind(value)}")
     return value
+
+
+def _kind(value: Any) -> str:
+    """The JSON name of a decoded value's type."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return "a string" if isinstance(value, str) else "an array"
 
 
 def _default(value: Any) -> Any:

@@ -5,6 +5,9 @@ request                                               goes to
 ====================================================  =========================================
 ``POST /`` with ``X-Amz-Target: SageMaker.<Op>``      the control plane (:mod:`.control`)
 ``POST /`` with ``X-Amz-Target: Logs_20140328.<Op>``  CloudWatch Logs emulation (job logs)
+``POST /`` with ``X-Amz-Target:                       CloudWatch metrics (training-job metrics,
+GraniteServiceVersion20100801.<Op>``, or form-encoded  :mod:`openmaker.api.cloudwatch`): AWS
+(``Action=<Op>``)                                     JSON 1.0 or AWS Query
 ``POST /endpoints/{name}/invocations``, ``/ping``     the hosting runtime (``HostingApp``)
 ``/s3``, ``/s3/<bucket>/<key>``                       the S3 subset (``openmaker.api.s3``), when
                                                       installed: point boto3's S3 client at
@@ -32,6 +35,8 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from openmaker.api.cloudwatch import MAX_BODY as MAX_CLOUDWATCH_BODY
+from openmaker.api.cloudwatch import CloudWatchApi
 from openmaker.api.control import ControlPlane, error_headers, target_of
 from openmaker.api.protocol import encode_error
 from openmaker.api.services import Services
@@ -70,6 +75,7 @@ class ApiApp:
         s3: bool = True,
     ) -> None:
         self.control = ControlPlane(services)
+        self.cloudwatch = CloudWatchApi(self.control.services)
         self.credentials = dict(credentials) if credentials is not None else None
         self.hosting: Any = None
         if hosting:
@@ -104,7 +110,8 @@ class ApiApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-            await self._http(scope, receive, send)
+            with contextlib.suppress(_Disconnected):  # the client left: nobody to answer
+                await self._http(scope, receive, send)
         elif kind == "lifespan":
             await run_lifespan(receive, send, self.startup, self.shutdown, log)
 
@@ -114,6 +121,8 @@ class ApiApp:
             route = "s3"
         elif path.startswith("/endpoints/") or path in ("/ping", "/invocations"):
             route = "runtime"
+        elif self.cloudwatch.wire_of(scope) is not None:
+            route = "cloudwatch"
         else:
             route = "control"
         # The S3 app checks signatures itself (its bodies stream, chunk signatures too); the
@@ -123,7 +132,7 @@ class ApiApp:
                 body = await _read_body(receive, limit=MAX_CONTROL_BODY)
             except _TooLarge:
                 code, message = "SerializationException", "The request body is too large."
-                await _answer(send, 413, *_auth_error(route, code, message))
+                await _answer(send, *self._refusal(scope, route, 413, code, message))
                 return
             if not await self._authenticated(scope, body, route, send):
                 return
@@ -132,6 +141,8 @@ class ApiApp:
             await self.hosting(scope, receive, send)
         elif route == "s3" and self.s3 is not None:
             await self.s3(_mounted(scope, S3_PREFIX), receive, send)
+        elif route == "cloudwatch":
+            await self._cloudwatch(scope, receive, send)
         elif route == "control" and scope["method"] == "POST" and path == "/":
             await self._control(scope, receive, send)
         elif path == "/ping" and scope["method"] in ("GET", "HEAD"):
@@ -148,10 +159,29 @@ class ApiApp:
         except _TooLarge:
             code = "SerializationException"
             message = f"The request body is larger than {MAX_CONTROL_BODY} bytes."
-            await _answer(send, 413, error_headers(code), encode_error(code, message))
+            # 400, as SageMaker answers every client error (see openmaker.api.protocol)
+            await _answer(send, 400, error_headers(code), encode_error(code, message))
             return
         status, out_headers, out = await self.control.handle(target_of(headers), body)
         await _answer(send, status, out_headers, out)
+
+    async def _cloudwatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        wire = self.cloudwatch.wire_of(scope)
+        assert wire is not None
+        try:
+            body = await _read_body(receive, limit=MAX_CLOUDWATCH_BODY)
+        except _TooLarge:
+            await _answer(send, *self.cloudwatch.too_large(wire))
+            return
+        await _answer(send, *await self.cloudwatch.handle(wire, scope, body))
+
+    def _refusal(
+        self, scope: Scope, route: str, status: int, code: str, message: str
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """A refused request's answer, in its protocol's error shape."""
+        if route == "cloudwatch":
+            return self.cloudwatch.refusal(scope, status, code, message)
+        return (status, *_auth_error(route, code, message))
 
     async def _authenticated(self, scope: Scope, body: bytes, route: str, send: Send) -> bool:
         assert self._verify is not None and self.credentials is not None
@@ -176,7 +206,7 @@ class ApiApp:
             status = getattr(exc, "http_status", 403)
             status = status if isinstance(status, int) and 400 <= status < 500 else 403
             message = str(getattr(exc, "message", "") or exc) or "Access denied."
-            await _answer(send, status, *_auth_error(route, code, message))
+            await _answer(send, *self._refusal(scope, route, status, code, message))
             return False
 
 
@@ -227,11 +257,17 @@ class _TooLarge(Exception):
     pass
 
 
+class _Disconnected(Exception):
+    """The client went away before its body was complete: the request is not run."""
+
+
 async def _read_body(receive: Receive, *, limit: int | None) -> bytes:
     chunks = []
     size = 0
     while True:
         message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Disconnected()
         chunk = message.get("body", b"")
         if chunk:
             size += len(chunk)

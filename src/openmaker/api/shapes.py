@@ -22,7 +22,9 @@ members reach the service layer, so internal fields cannot be injected through t
 
 from __future__ import annotations
 
+import math
 import re
+import reprlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,6 +36,8 @@ from openmaker.errors import ValidationError
 MAX_REPORTED = 10
 #: Values longer than this are cut in error messages.
 MAX_SHOWN = 120
+_REPR = reprlib.Repr()
+_REPR.maxlong = _REPR.maxother = MAX_SHOWN
 
 
 class Shape:
@@ -49,13 +53,20 @@ class Shape:
 def _show(value: Any) -> str:
     if value is None:
         return "null"
-    text = value if isinstance(value, str) else repr(value)
+    if isinstance(value, bool):
+        return f"'{str(value).lower()}'"
+    text = value if isinstance(value, str) else _REPR.repr(value)  # bounded, whatever its size
     if len(text) > MAX_SHOWN:
         text = text[:MAX_SHOWN] + "..."
     return f"'{text}'"
 
 
 def _fail(errors: list[str], value: Any, path: str, constraint: str) -> None:
+    if len(errors) >= MAX_REPORTED:  # only the count of the rest is reported
+        errors.append("")
+        return
+    if len(path) > MAX_SHOWN:  # a path holds map keys, which the client chose
+        path = path[:MAX_SHOWN] + "..."
     errors.append(
         f"Value {_show(value)} at '{path}' failed to satisfy constraint: Member must {constraint}"
     )
@@ -96,12 +107,19 @@ class String(Shape):
         return value
 
 
+#: The range of the service model's ``integer`` (32 bits) and ``long`` (64 bits) types.
+INT_RANGE = (-(2**31), 2**31 - 1)
+LONG_RANGE = (-(2**63), 2**63 - 1)
+
+
 @dataclass(frozen=True)
 class Integer(Shape):
-    """An integer (``5.0`` is accepted as 5) with optional bounds."""
+    """An integer (``5.0`` is accepted as 5) with optional bounds, within the 32-bit range of
+    the service model's ``integer`` type (``long=True``: 64 bits) when no bound is tighter."""
 
     min: int | None = None
     max: int | None = None
+    long: bool = False
     type_name = "integer"
 
     def load(self, value: Any, path: str, errors: list[str]) -> Any:
@@ -110,10 +128,13 @@ class Integer(Shape):
         if isinstance(value, bool) or not isinstance(value, int):
             _fail(errors, value, path, "be of type integer")
             return value
-        if self.min is not None and value < self.min:
-            _fail(errors, value, path, f"have value greater than or equal to {self.min}")
-        elif self.max is not None and value > self.max:
-            _fail(errors, value, path, f"have value less than or equal to {self.max}")
+        low, high = LONG_RANGE if self.long else INT_RANGE
+        low = low if self.min is None else max(low, self.min)
+        high = high if self.max is None else min(high, self.max)
+        if value < low:
+            _fail(errors, value, path, f"have value greater than or equal to {low}")
+        elif value > high:
+            _fail(errors, value, path, f"have value less than or equal to {high}")
         return value
 
 
@@ -129,11 +150,18 @@ class Float(Shape):
         if isinstance(value, bool) or not isinstance(value, int | float):
             _fail(errors, value, path, "be of type float")
             return value
+        try:
+            number = float(value)
+        except OverflowError:  # an integer literal beyond a double
+            number = math.inf
+        if not math.isfinite(number):
+            _fail(errors, value, path, "be a finite number")
+            return value
         if self.min is not None and value < self.min:
             _fail(errors, value, path, f"have value greater than or equal to {self.min}")
         elif self.max is not None and value > self.max:
             _fail(errors, value, path, f"have value less than or equal to {self.max}")
-        return float(value)
+        return number
 
 
 @dataclass(frozen=True)
@@ -184,6 +212,7 @@ class ListOf(Shape):
             _fail(errors, value, path, f"have length greater than or equal to {self.min}")
         elif self.max is not None and len(value) > self.max:
             _fail(errors, value, path, f"have length less than or equal to {self.max}")
+            return value  # its members are not looked at: it may be millions long
         return [self.member.load(v, f"{path}.{i}.member", errors) for i, v in enumerate(value, 1)]
 
 
@@ -202,6 +231,7 @@ class MapOf(Shape):
             return value
         if self.max is not None and len(value) > self.max:
             _fail(errors, f"{len(value)} entries", path, f"have at most {self.max} entries")
+            return value
         return {
             self.key.load(k, f"{path}.key", errors): self.value.load(v, f"{path}.{k}", errors)
             for k, v in value.items()

@@ -60,9 +60,16 @@ def first_line(fh: IO[bytes]) -> str | None:
     return None
 
 
-def count_columns(line: str, delimiter: str) -> int:
-    """Number of cells in one CSV line (quotes respected)."""
-    return len(next(_csv.reader([line], delimiter=delimiter)))
+def count_columns(line: str, delimiter: str, source: str | None = None) -> int:
+    """Number of cells in the first line of a CSV text (quotes respected).
+
+    Raises:
+        DataFormatError: the line is not CSV (a carriage return or NUL inside a cell...).
+    """
+    try:
+        return len(next(_csv.reader([line], delimiter=delimiter)))
+    except _csv.Error as exc:
+        raise DataFormatError(f"the first line is malformed CSV: {exc}", source=source) from None
 
 
 def _cell_value(cell: str) -> float | None:
@@ -208,7 +215,7 @@ def _header_check(uri: str, delimiter: str, ncols: int) -> bool:
         line = first_line(fh)
     if line is None:
         return False
-    found = count_columns(line, delimiter)
+    found = count_columns(line, delimiter, uri)
     if found != ncols:
         with open_uri(uri) as fh:
             for _ in python_rows(fh, delimiter, ncols, uri):
@@ -319,6 +326,8 @@ def parse_chunk(
 
 #: Request bodies up to this size are parsed in Python (faster than pyarrow's set-up for them).
 SMALL_BODY_BYTES = 16 * 1024
+#: Bodies with more columns than this try numpy first (pyarrow's cost grows with the columns).
+WIDE_COLUMNS = 1024
 
 
 #: The only bytes of a body :func:`plain_numbers` takes (with the delimiter).
@@ -364,7 +373,7 @@ def parse_bytes(body: bytes, delimiter: str | None = None, source: str | None = 
     if line is None:
         return np.zeros((0, 0), dtype=np.float32)
     delimiter = delimiter or sniff_delimiter(line)
-    ncols = count_columns(line, delimiter)
+    ncols = count_columns(line, delimiter, source)
     if len(body) <= SMALL_BODY_BYTES:
         # pyarrow's per-call set-up (~0.3-0.5 ms) dwarfs parsing a few rows in Python.
         plain = plain_numbers(body, delimiter, ncols)
@@ -372,6 +381,11 @@ def parse_bytes(body: bytes, delimiter: str | None = None, source: str | None = 
             return plain
         rows = list(python_rows(io.BytesIO(body), delimiter, ncols, source))
         return np.array(rows, dtype=np.float32).reshape(-1, ncols)
+    if ncols > WIDE_COLUMNS:
+        # pyarrow sets up each column (200,000 columns: 0.5 s); numpy reads them in 40 ms
+        plain = plain_numbers(body, delimiter, ncols)
+        if plain is not None:
+            return plain
     read, parse, convert = _options(delimiter, ncols, FILE_BLOCK_SIZE)
     try:
         table = pacsv.read_csv(io.BytesIO(body), read, parse, convert)

@@ -19,16 +19,20 @@ reference):
 from __future__ import annotations
 
 import io
-import json
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from numbers import Real
 from typing import IO, Any
 
 import numpy as np
 
+from openmaker import json_input
 from openmaker.data.dataset import Dataset
 from openmaker.errors import DataFormatError, UnsupportedContentTypeError
 from openmaker.spec.channels import ContentType, parse_content_type
+
+#: The widest sparse row a request may declare: what a CSR matrix's 64-bit indices address.
+MAX_SPARSE_WIDTH = 2**63 - 1
 
 REQUEST_CONTENT_TYPES: tuple[str, ...] = (
     ContentType.CSV,
@@ -89,22 +93,41 @@ def _recordio(body: bytes, params: Mapping[str, str]) -> Dataset:
     return ds if ds is not None else Dataset(X=np.zeros((0, 0), np.float32))
 
 
+#: The dtype kinds an .npy request may hold: booleans, integers, floats.
+_NPY_KINDS = frozenset("biuf")
+
+
 def _npy(body: bytes, params: Mapping[str, str]) -> Dataset:
+    """A ``.npy`` body, checked against its header before anything is allocated: the header
+    may declare any shape and dtype, and ``np.load`` allocates what it declares."""
+    from numpy.lib import format as npy_format
+
+    stream = io.BytesIO(body)
     try:
-        arr = np.load(io.BytesIO(body), allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
+        version = npy_format.read_magic(stream)
+        if version == (1, 0):
+            shape, fortran, dtype = npy_format.read_array_header_1_0(stream)
+        else:
+            shape, fortran, dtype = npy_format.read_array_header_2_0(stream)
+    except (ValueError, OSError, EOFError, SyntaxError, TypeError) as exc:
         raise DataFormatError(f"not a readable .npy array: {exc}") from None
-    if isinstance(arr, np.lib.npyio.NpzFile):  # pragma: no cover - np.load of a .npz
-        raise DataFormatError("expected a .npy array, got an .npz archive")
+    if dtype.kind not in _NPY_KINDS or dtype.hasobject or dtype.fields is not None:
+        raise DataFormatError(
+            f"the .npy array has dtype {dtype}; expected booleans, integers or floats"
+        )
+    if len(shape) not in (1, 2):
+        raise DataFormatError(f"expected a 1-D or 2-D array, got shape {shape}")
+    if int(np.prod(shape, dtype=object)) * dtype.itemsize != len(body) - stream.tell():
+        raise DataFormatError(
+            f"the .npy header declares shape {shape} of {dtype} ("
+            f"{int(np.prod(shape, dtype=object)) * dtype.itemsize} bytes), but "
+            f"{len(body) - stream.tell()} bytes follow it"
+        )
+    arr = np.frombuffer(body, dtype=dtype, offset=stream.tell())
+    arr = arr.reshape(shape, order="F" if fortran else "C")
     if arr.ndim == 1:
         arr = arr.reshape(1, -1)
-    if arr.ndim != 2:
-        raise DataFormatError(f"expected a 1-D or 2-D array, got shape {arr.shape}")
-    try:
-        X = np.ascontiguousarray(arr, dtype=np.float32)
-    except (TypeError, ValueError) as exc:
-        raise DataFormatError(f"array of dtype {arr.dtype} is not numeric: {exc}") from None
-    return Dataset(X=X)
+    return Dataset(X=np.ascontiguousarray(arr, dtype=np.float32))
 
 
 # --- JSON -------------------------------------------------------------------------------------
@@ -132,11 +155,15 @@ class _Rows:
 
     def add_sparse(self, tensor: Mapping[str, Any], where: dict[str, Any]) -> None:
         values = _numbers(tensor.get("values", []), where, "values")
-        keys = _numbers(tensor.get("keys", []), where, "keys")
+        keys = _numbers(tensor.get("keys", []), where, "keys", np.float64)  # exact to 2**53
         shape = tensor.get("shape")
         if not isinstance(shape, list) or not shape or not all(_is_int(s) for s in shape):
             raise DataFormatError("sparse features need a 'shape' list of integers", **where)
-        width = int(np.prod(shape))
+        width = math.prod(shape)
+        if width > MAX_SPARSE_WIDTH:
+            raise DataFormatError(
+                f"sparse 'shape' declares more than {MAX_SPARSE_WIDTH} features", **where
+            )
         if len(keys) != len(values):
             raise DataFormatError(f"{len(keys)} keys but {len(values)} values", **where)
         if len(keys) and (
@@ -184,12 +211,15 @@ def _is_int(x: Any) -> bool:
 _PLAIN_NUMBERS = frozenset({float, int})
 
 
-def _numbers(values: Any, where: dict[str, Any], what: str) -> np.ndarray:
-    if isinstance(values, list) and set(map(type, values)) <= _PLAIN_NUMBERS:
-        return np.array(values, dtype=np.float32)
-    if not isinstance(values, list) or not all(_is_number(v) for v in values):
-        raise DataFormatError(f"{what!r} must be a list of numbers", **where)
-    return np.array([np.nan if v is None else v for v in values], dtype=np.float32)
+def _numbers(values: Any, where: dict[str, Any], what: str, dtype: Any = np.float32) -> np.ndarray:
+    try:
+        if isinstance(values, list) and set(map(type, values)) <= _PLAIN_NUMBERS:
+            return np.array(values, dtype=dtype)
+        if not isinstance(values, list) or not all(_is_number(v) for v in values):
+            raise DataFormatError(f"{what!r} must be a list of numbers", **where)
+        return np.array([np.nan if v is None else v for v in values], dtype=dtype)
+    except OverflowError:  # an integer beyond a double: not a number a model takes
+        raise DataFormatError(f"{what!r} holds an integer out of range", **where) from None
 
 
 def _add_instance(rows: _Rows, inst: Any, where: dict[str, Any]) -> None:
@@ -220,11 +250,7 @@ def _add_instance(rows: _Rows, inst: Any, where: dict[str, Any]) -> None:
 
 
 def _json(body: bytes, params: Mapping[str, str]) -> Dataset:
-    try:
-        doc = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        line = getattr(exc, "lineno", None)
-        raise DataFormatError(f"invalid JSON: {exc}", line=line) from None
+    doc = json_input.loads(body)
     rows = _Rows()
     if isinstance(doc, dict) and "instances" in doc:
         instances = doc["instances"]
@@ -248,10 +274,7 @@ def _jsonlines(body: bytes, params: Mapping[str, str]) -> Dataset:
     for lineno, raw in enumerate(body.split(b"\n"), start=1):
         if not raw.strip():
             continue
-        try:
-            doc = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise DataFormatError(f"invalid JSON: {exc}", line=lineno) from None
+        doc = json_input.loads(raw, line=lineno)
         where = {"line": lineno}
         if isinstance(doc, dict) and isinstance(doc.get("instances"), list):
             for inst in doc["instances"]:

@@ -157,6 +157,8 @@ class HostingApp:
             await call(scope, receive, send, name)
         except OpenmakerError as exc:
             await _answer(send, *self._error(exc, name))
+        except _Disconnected:  # nobody to answer
+            return
 
     async def _invoke(
         self, scope: dict[str, Any], receive: Any, send: Any, name: str | None
@@ -390,11 +392,17 @@ def _check_length(headers: list[tuple[bytes, bytes]]) -> None:
             return
 
 
+class _Disconnected(Exception):
+    """The client went away before its body was complete: the request is not predicted."""
+
+
 async def _read_body(receive: Any) -> bytes:
     chunks = []
     size = 0
     while True:
         message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Disconnected()
         chunk = message.get("body", b"")
         if chunk:
             size += len(chunk)

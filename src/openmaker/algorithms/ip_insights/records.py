@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import csv as _csv
 import io
-import json
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
+from openmaker import json_input
 from openmaker.algorithms.ip_insights.ipv4 import ipv4_problem, parse_ipv4_array
 from openmaker.algorithms.ip_insights.spec import REQUEST_CONTENT_TYPES
 from openmaker.data.sources import open_uri
@@ -218,9 +218,9 @@ def _from_instances(pairs: list[tuple[str, str]]) -> Pairs:
 
 def _json(body: bytes) -> Pairs:
     try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise DataFormatError(f"the body is not valid JSON: {exc}") from None
+        doc = json_input.loads(body)
+    except json_input.InvalidJSONError as exc:
+        raise DataFormatError(f"the body is not valid JSON: {exc.reason}", line=exc.line) from None
     instances = doc.get("instances") if isinstance(doc, dict) else None
     if not isinstance(instances, list):
         raise DataFormatError('a JSON request must be {"instances": [...]}')
@@ -233,9 +233,9 @@ def _jsonlines(body: bytes) -> Pairs:
         if not raw.strip():
             continue
         try:
-            inst = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise DataFormatError(f"not a JSON object: {exc}", line=n) from None
+            inst = json_input.loads(raw)
+        except json_input.InvalidJSONError as exc:
+            raise DataFormatError(f"not a JSON object: {exc.reason}", line=n) from None
         pairs.append(_pair_of(inst, {"line": n}))
     return _from_instances(pairs)
 

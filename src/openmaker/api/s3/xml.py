@@ -2,9 +2,11 @@
 
 Responses are built from nested ``(name, value)`` pairs, where a value is text, a number, a
 boolean, ``None`` (element left out) or a list of pairs (child elements); repeated elements
-are repeated pairs. Request bodies are parsed with the standard library (expat, which does not
-fetch external entities) after a size check, and namespaces are ignored as botocore sends
-``xmlns="http://s3.amazonaws.com/doc/2006-03-01/"`` but other clients may not.
+are repeated pairs. Request bodies are parsed with the standard library's expat after a size
+check, with any document type declaration refused (so no entity is ever defined, expanded or
+fetched), and namespaces are ignored as botocore sends
+``xmlns="http://s3.amazonaws.com/doc/2006-03-01/"`` but other clients may not. Anything that is
+not a well-formed document is S3's ``MalformedXML`` (400).
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TypeAlias
+from typing import NoReturn, TypeAlias
+from xml.parsers import expat
 from xml.sax.saxutils import escape
 
 from openmaker.api.s3.errors import EntityTooLarge, MalformedXML
@@ -70,15 +73,7 @@ def parse(body: bytes, *, root: str) -> ET.Element:
     """
     if len(body) > MAX_XML_BODY:
         raise EntityTooLarge(f"The XML body is over {MAX_XML_BODY} bytes.")
-    if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
-        raise MalformedXML("The XML you provided must not declare a DOCTYPE or entities.")
-    try:
-        element = ET.fromstring(body)
-    except ET.ParseError as exc:
-        raise MalformedXML(
-            f"The XML you provided was not well-formed or did not validate against our "
-            f"published schema: {exc}"
-        ) from None
+    element = _parse_tree(body)
     if local_name(element.tag) != root:
         raise MalformedXML(
             f"The XML you provided was not well-formed or did not validate against our "
@@ -86,6 +81,51 @@ def parse(body: bytes, *, root: str) -> ET.Element:
             f"<{local_name(element.tag)}>."
         )
     return element
+
+
+class _Refused(Exception):
+    """Raised from a parser callback: the document declares a DOCTYPE or an entity."""
+
+
+def _refuse(*_: object) -> NoReturn:
+    raise _Refused()
+
+
+def _parse_tree(body: bytes) -> ET.Element:
+    """The element tree of ``body``, built by expat with the document type refused.
+
+    The refusal is a parser callback rather than a search of the bytes, so it holds in every
+    encoding expat reads (a UTF-16 ``<!DOCTYPE`` has no ASCII ``<!DOCTYPE`` in it): no DTD,
+    so no entity to expand (billion laughs) and none to fetch. The tree is built without
+    recursion, so nesting depth costs memory only, bounded by the size limit.
+    """
+    builder = ET.TreeBuilder()
+    parser = expat.ParserCreate(namespace_separator="}")
+    parser.StartDoctypeDeclHandler = _refuse
+    parser.EntityDeclHandler = _refuse
+    parser.UnparsedEntityDeclHandler = _refuse
+    parser.ExternalEntityRefHandler = _refuse
+    parser.buffer_text = True
+    parser.StartElementHandler = lambda tag, attrs: builder.start(_clark(tag), attrs)
+    parser.EndElementHandler = lambda tag: builder.end(_clark(tag))
+    parser.CharacterDataHandler = builder.data
+    try:
+        parser.Parse(body, True)
+        return builder.close()
+    except _Refused:
+        raise MalformedXML("The XML you provided must not declare a DOCTYPE or entities.") from None
+    except (expat.ExpatError, AssertionError, ValueError, LookupError) as exc:
+        # AssertionError: TreeBuilder.close() without a root element; LookupError: an
+        # encoding declaration naming no codec
+        raise MalformedXML(
+            f"The XML you provided was not well-formed or did not validate against our "
+            f"published schema: {exc or 'no root element'}"
+        ) from None
+
+
+def _clark(tag: str) -> str:
+    """expat's ``namespace}name`` as ElementTree's ``{namespace}name``."""
+    return "{" + tag if "}" in tag else tag
 
 
 def local_name(tag: str) -> str:
