@@ -35,6 +35,12 @@ class OpenmakerError(Exception):
         prefix = {"user": "ClientError", "algorithm": "AlgorithmError", "platform": "PlatformError"}
         return f"{prefix[self.kind]}: {self.message}"
 
+    @property
+    def api_message(self) -> str:
+        """The text the SageMaker-compatible API answers with: the message, unless the error
+        carries AWS's exact wording (clients such as the SageMaker SDK compare it)."""
+        return self.message
+
     def __str__(self) -> str:
         return self.message
 
@@ -135,11 +141,25 @@ class DataSourceError(ValidationError):
 
 
 class ResourceNotFoundError(OpenmakerError):
-    """A named resource (job, model, endpoint...) does not exist."""
+    """A named resource (job, model, endpoint...) does not exist.
+
+    Attributes:
+        aws_message: SageMaker's exact text for it, which the API answers with (``None``: the
+            message). Which text each resource gets is written once, in
+            :mod:`openmaker.store.missing`.
+    """
 
     kind = "user"
     http_status = 404
     code = "ResourceNotFound"
+
+    def __init__(self, message: str, *, aws_message: str | None = None) -> None:
+        super().__init__(message)
+        self.aws_message = aws_message
+
+    @property
+    def api_message(self) -> str:
+        return self.aws_message or self.message
 
 
 class ResourceInUseError(OpenmakerError):

@@ -183,7 +183,7 @@ class Estimator:
         request = self.create_request(
             inputs, content_type=content_type, input_mode=input_mode, job_name=job_name
         )
-        record = service.create(request)
+        record = service.create(request, strict=True)  # a bad hyperparameter: raised here
         self.latest_training_job = TrainingJob(record.name, service)
         if wait:
             self.latest_training_job.wait(logs=logs)

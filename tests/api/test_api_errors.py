@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import httpx
@@ -185,45 +186,89 @@ def test_no_operation_answers_500_to_an_empty_request(api: ApiServer) -> None:
             assert response.status_code == 200, (target, response.text)
 
 
-# --- SageMaker's codes for missing and duplicate resources --------------------------------------
+# --- SageMaker's codes and words for missing and duplicate resources ---------------------------
 
-
-@pytest.mark.parametrize(
-    ("call", "kwargs", "code"),
-    [
-        ("describe_training_job", {"TrainingJobName": "missing"}, "ValidationException"),
-        ("describe_model", {"ModelName": "missing"}, "ValidationException"),
-        ("describe_endpoint_config", {"EndpointConfigName": "missing"}, "ValidationException"),
-        ("describe_endpoint", {"EndpointName": "missing"}, "ValidationException"),
-        ("delete_endpoint", {"EndpointName": "missing"}, "ValidationException"),
-        ("describe_transform_job", {"TransformJobName": "missing"}, "ValidationException"),
-        ("describe_hyper_parameter_tuning_job", {"HyperParameterTuningJobName": "m"}, None),
-        ("stop_training_job", {"TrainingJobName": "missing"}, "ResourceNotFound"),
-        ("stop_transform_job", {"TransformJobName": "missing"}, "ResourceNotFound"),
-        ("describe_algorithm", {"AlgorithmName": "no-such-algo"}, "ValidationException"),
-    ],
+_ARN = r'"arn:aws:sagemaker:us-east-1:\d{12}:'
+_TRAINING = ("ValidationException", r"Requested resource not found\.")
+_TUNING = (
+    "ResourceNotFound",
+    r"Amazon SageMaker can't find a tuning job called Gone-1\. Type another name\.",
 )
-def test_missing_resources(sm: Any, call: str, kwargs: dict[str, str], code: str | None) -> None:
-    if code is None:  # modelled: boto3 raises the typed exception
-        with pytest.raises(sm.exceptions.ResourceNotFound):
-            getattr(sm, call)(**kwargs)
-        return
+_TRANSFORM = ("ValidationException", r"Could not find requested job with name Gone-1")
+_MODEL = ("ValidationException", rf'Could not find model {_ARN}model/gone-1"\.')
+_CONFIG = (
+    "ValidationException",
+    rf'Could not find endpoint configuration {_ARN}endpoint-config/gone-1"\.',
+)
+_ENDPOINT = ("ValidationException", rf'Could not find endpoint {_ARN}endpoint/gone-1"\.')
+_WEIGHTS = [{"VariantName": "AllTraffic", "DesiredWeight": 1.0}]
+
+#: Every operation on one named resource, asked about a missing one (``Gone-1``: the ARN carries
+#: the name lower-cased, as real ARNs do).
+MISSING = [
+    ("describe_training_job", {"TrainingJobName": "Gone-1"}, _TRAINING),
+    ("stop_training_job", {"TrainingJobName": "Gone-1"}, _TRAINING),
+    ("delete_training_job", {"TrainingJobName": "Gone-1"}, _TRAINING),
+    ("describe_hyper_parameter_tuning_job", {"HyperParameterTuningJobName": "Gone-1"}, _TUNING),
+    ("stop_hyper_parameter_tuning_job", {"HyperParameterTuningJobName": "Gone-1"}, _TUNING),
+    ("delete_hyper_parameter_tuning_job", {"HyperParameterTuningJobName": "Gone-1"}, _TUNING),
+    (
+        "list_training_jobs_for_hyper_parameter_tuning_job",
+        {"HyperParameterTuningJobName": "Gone-1"},
+        _TUNING,
+    ),
+    ("describe_transform_job", {"TransformJobName": "Gone-1"}, _TRANSFORM),
+    ("stop_transform_job", {"TransformJobName": "Gone-1"}, _TRANSFORM),
+    ("describe_model", {"ModelName": "Gone-1"}, _MODEL),
+    ("delete_model", {"ModelName": "Gone-1"}, _MODEL),
+    ("describe_endpoint_config", {"EndpointConfigName": "Gone-1"}, _CONFIG),
+    ("delete_endpoint_config", {"EndpointConfigName": "Gone-1"}, _CONFIG),
+    ("describe_endpoint", {"EndpointName": "Gone-1"}, _ENDPOINT),
+    ("delete_endpoint", {"EndpointName": "Gone-1"}, _ENDPOINT),
+    ("update_endpoint", {"EndpointName": "Gone-1", "EndpointConfigName": "cfg"}, _ENDPOINT),
+    (
+        "update_endpoint_weights_and_capacities",
+        {"EndpointName": "Gone-1", "DesiredWeightsAndCapacities": _WEIGHTS},
+        _ENDPOINT,
+    ),
+]
+
+
+@pytest.mark.parametrize(("call", "kwargs", "expected"), MISSING, ids=[m[0] for m in MISSING])
+def test_a_missing_resource_gets_sagemakers_code_and_text(
+    sm: Any, call: str, kwargs: dict[str, Any], expected: tuple[str, str]
+) -> None:
+    code, text = expected
     with pytest.raises(ClientError) as exc:
         getattr(sm, call)(**kwargs)
     assert code_of(exc) == code
+    assert re.fullmatch(text, exc.value.response["Error"]["Message"]), exc.value.response
     assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    if code == "ResourceNotFound":  # modelled: boto3 raises the typed exception
+        assert isinstance(exc.value, sm.exceptions.ResourceNotFound)
 
 
-def test_sdk_message_shapes_for_missing_hosting_resources(sm: Any) -> None:
-    """The SDK tells "does not exist" by "Could not find" in a ValidationException."""
-    for call, kwargs in [
-        ("describe_model", {"ModelName": "gone"}),
-        ("describe_endpoint_config", {"EndpointConfigName": "gone"}),
-        ("describe_endpoint", {"EndpointName": "gone"}),
-    ]:
-        with pytest.raises(ClientError) as exc:
-            getattr(sm, call)(**kwargs)
-        assert "Could not find" in exc.value.response["Error"]["Message"]
+def test_every_operation_on_a_named_resource_is_covered() -> None:
+    """A new Describe/Stop/Delete/Update/List*For* operation must join MISSING."""
+    from openmaker.api.operations import operations
+
+    covered = {"".join(w.title() for w in call.split("_")) for call, _, _ in MISSING}
+    verbs = ("Describe", "Stop", "Delete", "Update")
+    named = {
+        target.split(".", 1)[1]
+        for target in operations()
+        if target.startswith("SageMaker.")
+        and (target.split(".", 1)[1].startswith(verbs) or "For" in target)
+        and target.split(".", 1)[1] not in ("DeleteTags", "DescribeAlgorithm")
+    }
+    assert named <= covered, sorted(named - covered)
+
+
+def test_describe_algorithm_of_a_missing_algorithm(sm: Any) -> None:
+    with pytest.raises(ClientError) as exc:
+        sm.describe_algorithm(AlgorithmName="no-such-algo")
+    assert code_of(exc) == "ValidationException"
+    assert "no-such-algo" in exc.value.response["Error"]["Message"]
 
 
 def test_unknown_image_and_bad_hyperparameter(sm: Any, tmp_path: Any) -> None:
@@ -238,16 +283,15 @@ def test_unknown_image_and_bad_hyperparameter(sm: Any, tmp_path: Any) -> None:
     assert code_of(exc) == "ValidationException"
     assert "my-own" in exc.value.response["Error"]["Message"]
 
+    # A value the algorithm refuses is its business, as on SageMaker: the job fails.
     request = training_request(
         "bad-hp", XGBOOST_IMAGE, [channel("train", str(data))], str(tmp_path / "out"),
         {"num_round": "ten"},
     )  # fmt: skip
-    with pytest.raises(ClientError) as exc:
-        sm.create_training_job(**request)
-    assert code_of(exc) == "ValidationException"
-    assert "num_round" in exc.value.response["Error"]["Message"]
-    with pytest.raises(ClientError):
-        sm.describe_training_job(TrainingJobName="bad-hp")  # nothing was recorded
+    sm.create_training_job(**request)
+    described = sm.describe_training_job(TrainingJobName="bad-hp")
+    assert described["TrainingJobStatus"] == "Failed"
+    assert described["FailureReason"].startswith("ClientError: Hyperparameter 'num_round'")
 
 
 def test_endpoint_config_for_a_missing_model(sm: Any) -> None:
@@ -296,8 +340,10 @@ def test_logs_errors_use_the_logs_codes(api: ApiServer) -> None:
     with pytest.raises(ClientError) as exc:
         logs.describe_log_streams(logGroupName="/aws/lambda/whatever")
     assert code_of(exc) == "ResourceNotFoundException"
+    assert exc.value.response["Error"]["Message"] == "The specified log group does not exist."
     with pytest.raises(ClientError) as exc:
         logs.get_log_events(
             logGroupName="/aws/sagemaker/TrainingJobs", logStreamName="nope/algo-1-1"
         )
     assert code_of(exc) == "ResourceNotFoundException"
+    assert exc.value.response["Error"]["Message"] == "The specified log stream does not exist."

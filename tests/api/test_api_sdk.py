@@ -190,3 +190,40 @@ def test_deploy_predict_and_transform(estimator: Any, session: Any, inputs: dict
     out = io.BytesIO()
     s3.download_fileobj(BUCKET, "batch-out/batch.csv.out", out)
     assert len(out.getvalue().split()) == 10
+
+
+def test_fit_with_a_refused_hyperparameter_raises_unexpected_status(
+    session: Any, inputs: dict[str, str]
+) -> None:
+    """CreateTrainingJob accepts it; the job fails at once, and fit() raises as on SageMaker."""
+    from sagemaker import image_uris
+    from sagemaker.estimator import Estimator
+    from sagemaker.exceptions import UnexpectedStatusException
+
+    est = Estimator(
+        image_uri=image_uris.retrieve("xgboost", REGION, "1.7-1"),
+        role=ROLE,
+        instance_count=1,
+        instance_type="ml.m5.large",
+        output_path=f"s3://{BUCKET}/models",
+        sagemaker_session=session,
+        hyperparameters={"num_round": -1, "objective": "reg:squarederror"},
+    )
+    with pytest.raises(UnexpectedStatusException) as exc:
+        est.fit({"train": inputs["train"]}, logs=True)
+    message = str(exc.value)
+    assert "Failed" in message and "ClientError: Hyperparameter 'num_round'" in message
+    assert "integer in [1, +inf)" in message
+    name = est.latest_training_job.name
+    assert session.describe_training_job(name)["FailureReason"] in message
+
+
+def test_the_sdk_tells_missing_resources_by_their_text(session: Any) -> None:
+    """The model-card code compares DescribeTrainingJob's text to "Requested resource not
+    found." and DescribeModel's to "Could not find model": both turn into its ValueError."""
+    from sagemaker.model_card import ModelOverview, TrainingDetails
+
+    with pytest.raises(ValueError, match="Training job details could not be found"):
+        TrainingDetails.from_training_job_name("no-such-job", sagemaker_session=session)
+    with pytest.raises(ValueError, match="could not be found"):
+        ModelOverview.from_model_name("no-such-model", sagemaker_session=session)

@@ -132,11 +132,42 @@ def test_max_parallel_above_max_jobs() -> None:
 
 
 def test_metric_incompatible_with_the_static_objective() -> None:
-    # AUC needs a binary objective: the children would all be refused.
+    # AUC needs a binary objective: every child would fail, whatever the search draws.
     refused(
         tuning_request(static={"num_round": "5", "objective": "reg:squarederror"}),
-        "would be refused",
+        "Every training job of this tuning job would fail",
         "auc",
+    )
+
+
+def test_static_values_are_checked_on_their_own() -> None:
+    refused(
+        tuning_request(static={"num_round": "-1", "objective": "binary:logistic"}),
+        "would be refused",
+        "'num_round'",
+    )
+    refused(tuning_request(static={"objective": "binary:logistic"}), "'num_round'", "Missing")
+    refused(
+        tuning_request(static={"num_round": "5", "objective": "binary:logistic", "depth": "2"}),
+        "Unknown hyperparameter 'depth'",
+    )
+
+
+def test_a_combination_some_trials_break_is_left_to_the_trials() -> None:
+    """Cross-parameter rules are the trial's business: monotone_constraints needs tree_method
+    exact/hist, so the approx trials fail and the hist ones run; the request is accepted."""
+    static = {"num_round": "5", "objective": "binary:logistic", "monotone_constraints": "(1,0)"}
+    grid = {"CategoricalParameterRanges": [{"Name": "tree_method", "Values": ["approx", "hist"]}]}
+    checked = validate_request(
+        tuning_request(strategy="Grid", max_jobs=None, ranges=grid, static=static)
+    )
+    assert checked.config["ResourceLimits"]["MaxNumberOfTrainingJobs"] == 2
+    # ... but a search where no value passes is refused: every trial would fail.
+    grid["CategoricalParameterRanges"][0]["Values"] = ["approx", "auto"]
+    refused(
+        tuning_request(strategy="Grid", max_jobs=None, ranges=grid, static=static),
+        "Every training job",
+        "monotone_constraints",
     )
 
 

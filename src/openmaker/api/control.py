@@ -58,7 +58,7 @@ class ControlPlane:
             status = protocol.error_status(exc)
             if status >= 500:
                 log.error("%s failed: %s", target, exc)
-            return status, error_headers(code), protocol.encode_error(code, exc.message)
+            return status, error_headers(code), protocol.encode_error(code, exc.api_message)
         except Exception as exc:
             log.exception("%s failed", target)
             message = f"Internal error ({type(exc).__name__}); see the server log."

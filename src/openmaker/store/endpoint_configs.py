@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from openmaker.store import missing
 from openmaker.store.hosting_records import EndpointConfigRecord
 from openmaker.store.record_store import RecordStore
 from openmaker.store.schema import endpoint_configs
@@ -13,3 +14,4 @@ class EndpointConfigStore(RecordStore[EndpointConfigRecord]):
     table = endpoint_configs
     record_type = EndpointConfigRecord
     kind = "Endpoint configuration"
+    resource = missing.ENDPOINT_CONFIG

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from openmaker.store import missing
 from openmaker.store.hosting_records import ENDPOINT_STATUSES, EndpointRecord
 from openmaker.store.record_store import RecordStore
 from openmaker.store.schema import endpoints
@@ -19,6 +20,7 @@ class EndpointStore(RecordStore[EndpointRecord]):
     table = endpoints
     record_type = EndpointRecord
     kind = "Endpoint"
+    resource = missing.ENDPOINT
     sort_fields = ("Name", "CreationTime", "Status")
     statuses = ENDPOINT_STATUSES
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from openmaker.store import missing
 from openmaker.store.hosting_records import ModelRecord
 from openmaker.store.record_store import RecordStore
 from openmaker.store.schema import models
@@ -13,3 +14,4 @@ class ModelStore(RecordStore[ModelRecord]):
     table = models
     record_type = ModelRecord
     kind = "Model"
+    resource = missing.MODEL

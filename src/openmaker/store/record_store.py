@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from openmaker.errors import ResourceInUseError, ResourceNotFoundError
 from openmaker.store.database import Database
 from openmaker.store.listing import list_page
+from openmaker.store.missing import Resource
 from openmaker.store.types import require_aware, utcnow
 
 R = TypeVar("R")
@@ -32,6 +33,7 @@ class RecordStore(Generic[R]):
         table: the SQLAlchemy table.
         record_type: the frozen dataclass whose fields are the table's columns.
         kind: the resource's display name in messages (``Endpoint``).
+        resource: how a missing one is reported (:mod:`openmaker.store.missing`).
         immutable: fields :meth:`update` refuses to change.
         sort_fields: the ``SortBy`` values :meth:`list` accepts.
         statuses: the ``StatusEquals`` values :meth:`list` accepts (None: no status column).
@@ -40,6 +42,7 @@ class RecordStore(Generic[R]):
     table: ClassVar[Table]
     record_type: ClassVar[type]
     kind: ClassVar[str] = "Resource"
+    resource: ClassVar[Resource]
     immutable: ClassVar[frozenset[str]] = frozenset({"name", "arn", "creation_time"})
     sort_fields: ClassVar[tuple[str, ...]] = ("Name", "CreationTime")
     statuses: ClassVar[Collection[str] | None] = None
@@ -163,8 +166,8 @@ class RecordStore(Generic[R]):
 
     # --- helpers --------------------------------------------------------------------------
     def not_found(self, name: str) -> ResourceNotFoundError:
-        """The error for a missing ``name`` (SageMaker's wording)."""
-        return ResourceNotFoundError(f"Could not find {self.kind.lower()} {name!r}.")
+        """The error for a missing ``name`` (with SageMaker's wording for the API)."""
+        return self.resource.not_found(name)
 
     def _load(self, conn: Connection, name: str, *, lock: bool = False) -> R:
         query = select(self.table).where(self.table.c.name == name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from openmaker.store import missing
 from openmaker.store.hosting_records import TRANSFORM_JOB_STATUSES, TransformJobRecord
 from openmaker.store.record_store import RecordStore
 from openmaker.store.schema import transform_jobs
@@ -13,5 +14,6 @@ class TransformJobStore(RecordStore[TransformJobRecord]):
     table = transform_jobs
     record_type = TransformJobRecord
     kind = "Transform job"
+    resource = missing.TRANSFORM_JOB
     sort_fields = ("Name", "CreationTime", "Status")
     statuses = TRANSFORM_JOB_STATUSES

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from openmaker.store import missing
 from openmaker.store.record_store import RecordStore
 from openmaker.store.schema import hyperparameter_tuning_jobs
 from openmaker.store.types import utcnow
@@ -75,5 +76,6 @@ class TuningJobStore(RecordStore[TuningJobRecord]):
     table = hyperparameter_tuning_jobs
     record_type = TuningJobRecord
     kind = "Hyperparameter tuning job"
+    resource = missing.TUNING_JOB
     sort_fields = ("Name", "CreationTime", "Status")
     statuses = TUNING_JOB_STATUSES

@@ -158,8 +158,9 @@ class TuningSupervisor:
         try:
             self.training.create(request)
         except OpenmakerError as exc:
-            # The combination broke a cross-parameter rule (or the job could not start): it
-            # counts as a NonRetryableError child, as a failed child does in SageMaker.
+            # The job could not even be recorded or started. (A combination the algorithm
+            # refuses is recorded and ends Failed at once, as on SageMaker; polling sees it.)
+            # It counts as a NonRetryableError child, as a failed child does in SageMaker.
             print(f"trial {name} refused: {exc.failure_reason}", file=sys.stderr)
             self.launch_failures += 1
             self.jobs.update(self.name, launch_failures=self.launch_failures)

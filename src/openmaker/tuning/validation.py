@@ -1,10 +1,18 @@
 """Checking a ``CreateHyperParameterTuningJob`` request before anything starts.
 
 Everything that can be known without running a trial is checked here, against SageMaker's
-limits and against the algorithm's declarations: ranges on hyperparameters the algorithm does
-not have, or outside their allowed domain; logarithmic scaling over 0 or negative values; an
-objective metric the algorithm never emits or does not allow tuning on; more parallel jobs than
-jobs. Each refusal is a :class:`~openmaker.errors.ValidationError` saying what is wrong.
+limits and against the algorithm's declarations, as SageMaker checks a built-in algorithm's
+tuning job: ranges on hyperparameters the algorithm does not have, or outside their allowed
+domain; static hyperparameters it does not have, or with values it refuses; required ones
+neither static nor searched; logarithmic scaling over 0 or negative values; an objective
+metric the algorithm never emits or does not allow tuning on; more parallel jobs than jobs.
+Each refusal is a :class:`~openmaker.errors.ValidationError` saying what is wrong.
+
+What depends on the combination a trial draws is the trial's business, as on SageMaker: when
+the algorithm's cross-parameter rules refuse a trial's values (XGBoost's
+``monotone_constraints`` with ``tree_method`` ``approx``, K-NN's ``k`` above ``sample_size``),
+that training job ends ``Failed`` with ``ClientError: ...`` and the search goes on. Only a
+request none of whose probed combinations would pass is refused here (every trial would fail).
 
 Choices where SageMaker leaves room (documented here, tested in ``tests/tuning``):
 
@@ -26,7 +34,7 @@ from typing import Any
 
 from openmaker.errors import OpenmakerError, ValidationError
 from openmaker.spec.algorithm import AlgorithmSpec
-from openmaker.spec.hyperparameters import Continuous, Hyperparameter, Integer
+from openmaker.spec.hyperparameters import Continuous, Hyperparameter, Integer, validate
 from openmaker.tuning.config import (
     EARLY_STOPPING_TYPES,
     MAX_HYPERBAND_RESOURCE,
@@ -196,6 +204,12 @@ def _check_objective(config: dict[str, Any], spec: AlgorithmSpec, algo: Mapping[
 
 
 # --- ranges ---------------------------------------------------------------------------------
+def _internal(hp: Any) -> bool:
+    """A key the SDK or the container sends for itself (``_kvstore``, ``force_dense``...): never
+    a hyperparameter to tune."""
+    return bool(getattr(hp, "internal", False)) or hp.name.startswith("_")
+
+
 def _check_ranges_against_spec(
     ranges: list[ParameterRange], spec: AlgorithmSpec, static: Mapping[str, str]
 ) -> None:
@@ -203,12 +217,12 @@ def _check_ranges_against_spec(
         try:
             hp = spec.hyperparameter(rng.name)
         except KeyError:
-            known = ", ".join(h.name for h in spec.hyperparameters if not h.name.startswith("_"))
+            known = ", ".join(h.name for h in spec.hyperparameters if not _internal(h))
             raise ValidationError(
                 f"ParameterRanges: algorithm {spec.name!r} has no hyperparameter {rng.name!r}; "
                 f"it has: {known}"
             ) from None
-        if hp.name.startswith("_"):
+        if _internal(hp):
             raise ValidationError(f"ParameterRanges: {rng.name!r} is internal and cannot be tuned")
         if rng.name in static or hp.name in static:
             raise ValidationError(
@@ -381,7 +395,14 @@ def _check_completion_criteria(config: dict[str, Any]) -> None:
 def _check_trial_hyperparameters(
     spec: AlgorithmSpec, static: Mapping[str, str], ranges: list[ParameterRange]
 ) -> None:
-    """Run the algorithm's validation on the static values with each end of every range."""
+    """Check the static values with the ranges' ends, as SageMaker checks a built-in
+    algorithm's tuning job: names, required ones, and each value on its own.
+
+    A combination the algorithm's cross-parameter rules refuse is not the tuning job's fault:
+    its trial fails (``ClientError``) and the others go on. Only when every probed combination
+    (all ranges at their low ends, at their high ends, and each value of each categorical
+    range) breaks a rule would every trial fail, and then the request is refused.
+    """
     low = {
         r.name: (r.values[0] if r.kind == "Categorical" else _number_text(r, r.min_value))
         for r in ranges
@@ -392,11 +413,25 @@ def _check_trial_hyperparameters(
     }
     for corner in (low, high):
         try:
-            spec.validate_hyperparameters({**static, **corner})
+            validate(spec.hyperparameters, {**static, **corner}, rules=())
         except OpenmakerError as exc:
             raise ValidationError(
                 f"The training jobs of this tuning job would be refused: {exc.message}"
             ) from None
+    probes = [low, high] + [
+        {**low, r.name: value} for r in ranges if r.kind == "Categorical" for value in r.values
+    ]
+    first: OpenmakerError | None = None
+    for probe in probes:
+        try:
+            spec.validate_hyperparameters({**static, **probe})
+            return
+        except OpenmakerError as exc:
+            first = first or exc
+    assert first is not None
+    raise ValidationError(
+        f"Every training job of this tuning job would fail: {first.message}"
+    ) from None
 
 
 def _check_channels(spec: AlgorithmSpec, definition: dict[str, Any]) -> None:

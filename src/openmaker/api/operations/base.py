@@ -6,10 +6,12 @@ operations without output). It only translates: the service layer decides.
 
 SageMaker reports some typed errors under other codes than the error's own, per operation
 (reference sections 1.1 and 6): a missing training job, model, endpoint config, endpoint or
-transform job is a ``ValidationException`` from Describe/Delete (the ``endpoint_deleted``
-waiter and the SDK rely on it), while the operations whose model lists ``ResourceNotFound``
-keep it; an existing model, endpoint config or endpoint is a ``ValidationException`` too
-("Cannot create already existing ..."). ``codes`` declares those translations.
+transform job is a ``ValidationException`` from every Describe/Stop/Delete/Update (the
+``endpoint_deleted`` waiter and the SDK rely on it), while a missing tuning job stays
+``ResourceNotFound``; an existing model, endpoint config or endpoint is a
+``ValidationException`` too ("Cannot create already existing ..."). ``codes`` declares those
+translations. The *text* of a missing resource is SageMaker's too, and is written once per
+resource in :mod:`openmaker.store.missing`.
 """
 
 from __future__ import annotations

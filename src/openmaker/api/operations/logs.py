@@ -81,7 +81,10 @@ class _Group:
             self.log_file = services.transform.log_file
             self.list = services.transform.list
         else:
-            raise ResourceNotFoundError(f"The specified log group does not exist: {group!r}.")
+            raise ResourceNotFoundError(
+                f"The specified log group does not exist: {group!r}.",
+                aws_message="The specified log group does not exist.",  # CloudWatch's text
+            )
 
     def stream(self, job: str) -> Stream | None:
         """The job's stream, or ``None`` while it has no log yet."""
@@ -151,8 +154,8 @@ def describe_log_streams(services: Services, request: dict[str, Any]) -> dict[st
         "logGroupName": s.String(min=1, max=512),
         "logGroupIdentifier": s.String(min=1, max=2048),
         "logStreamName": s.String(min=1, max=512),
-        "startTime": s.Integer(min=0),
-        "endTime": s.Integer(min=0),
+        "startTime": s.Integer(min=0, long=True),
+        "endTime": s.Integer(min=0, long=True),
         "nextToken": s.String(min=1),
         "limit": s.Integer(min=1, max=MAX_EVENTS),
         "startFromHead": s.Boolean(),
@@ -166,7 +169,10 @@ def get_log_events(services: Services, request: dict[str, Any]) -> dict[str, Any
     ones (``startFromHead`` false, CloudWatch's default)."""
     group = _Group(services, _group_name(request))
     name = request["logStreamName"]
-    missing = ResourceNotFoundError(f"The specified log stream does not exist: {name!r}.")
+    missing = ResourceNotFoundError(
+        f"The specified log stream does not exist: {name!r}.",
+        aws_message="The specified log stream does not exist.",
+    )
     try:
         stream = group.stream(_job_of(name))
     except ResourceNotFoundError:

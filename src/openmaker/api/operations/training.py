@@ -51,7 +51,7 @@ CHANNEL = s.Structure(
         "CompressionType": s.String(enum=("None", "Gzip")),
         "RecordWrapperType": s.String(enum=("None", "RecordIO")),
         "InputMode": INPUT_MODE,
-        "ShuffleConfig": s.Structure({"Seed": s.Integer()}, required=("Seed",)),
+        "ShuffleConfig": s.Structure({"Seed": s.Integer(long=True)}, required=("Seed",)),
     },
     required=("ChannelName", "DataSource"),
 )
@@ -138,7 +138,8 @@ NAME_ONLY = {"TrainingJobName": s.ENTITY_NAME}
     "DescribeTrainingJob", NAME_ONLY, required=("TrainingJobName",), codes=NOT_FOUND_IS_VALIDATION
 )
 def describe_training_job(services: Services, request: dict[str, Any]) -> dict[str, Any]:
-    """DescribeTrainingJob (a missing job is a ``ValidationException``, as on AWS)."""
+    """DescribeTrainingJob (a missing job: ``ValidationException`` ``Requested resource not
+    found.``, as on AWS; so for Stop and Delete)."""
     return services.training.describe(request["TrainingJobName"])
 
 
@@ -165,13 +166,17 @@ def list_training_jobs(services: Services, request: dict[str, Any]) -> dict[str,
     return page("TrainingJobSummaries", [summary(r) for r in records], token)
 
 
-@operation("StopTrainingJob", NAME_ONLY, required=("TrainingJobName",))
+@operation(
+    "StopTrainingJob", NAME_ONLY, required=("TrainingJobName",), codes=NOT_FOUND_IS_VALIDATION
+)
 def stop_training_job(services: Services, request: dict[str, Any]) -> None:
     """StopTrainingJob: ``Stopping`` then ``Stopped``; the model is still uploaded."""
     services.training.stop(request["TrainingJobName"])
 
 
-@operation("DeleteTrainingJob", NAME_ONLY, required=("TrainingJobName",))
+@operation(
+    "DeleteTrainingJob", NAME_ONLY, required=("TrainingJobName",), codes=NOT_FOUND_IS_VALIDATION
+)
 def delete_training_job(services: Services, request: dict[str, Any]) -> None:
     """DeleteTrainingJob (ended jobs only; ``ResourceInUse`` otherwise)."""
     services.training.delete(request["TrainingJobName"])

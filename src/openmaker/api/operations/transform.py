@@ -144,7 +144,7 @@ def list_transform_jobs(services: Services, request: dict[str, Any]) -> dict[str
     return page("TransformJobSummaries", items, token)
 
 
-@operation("StopTransformJob", NAME_ONLY, ("TransformJobName",))
+@operation("StopTransformJob", NAME_ONLY, ("TransformJobName",), NOT_FOUND_IS_VALIDATION)
 def stop_transform_job(services: Services, request: dict[str, Any]) -> None:
     """StopTransformJob: ``Stopping`` then ``Stopped`` (partial output removed)."""
     services.transform.stop(request["TransformJobName"])
