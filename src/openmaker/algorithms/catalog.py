@@ -11,7 +11,8 @@ shape asks for facts a local platform does not have (documented, tested in ``tes
   the lists name the usual CPU types as examples.
 * Hyperparameter ``Type``: integer, continuous and categorical (booleans as ``true``/``false``)
   map to SageMaker's types, everything else (lists, unions, text) is ``FreeText``; a ``Range``
-  is given when both bounds are known. Hidden (``_``-prefixed) hyperparameters are left out.
+  is given when both bounds are known. Hidden (``_``-prefixed) and internal hyperparameters
+  (``force_dense``...) are left out.
 * ``ListAlgorithms`` sorts by ``CreationTime`` ascending by default and pages with an offset
   token (there are only a few algorithms).
 """
@@ -49,7 +50,9 @@ def describe_algorithm(name: str) -> dict[str, Any]:
         "TrainingSpecification": {
             "TrainingImage": image,
             "SupportedHyperParameters": [
-                _hyperparameter(hp) for hp in spec.hyperparameters if not hp.name.startswith("_")
+                _hyperparameter(hp)
+                for hp in spec.hyperparameters
+                if not (hp.internal or hp.name.startswith("_"))
             ],
             "SupportedTrainingInstanceTypes": list(EXAMPLE_INSTANCE_TYPES),
             "SupportsDistributedTraining": spec.supports_distributed,

@@ -23,17 +23,11 @@ from typing import Any
 
 from openmaker.errors import HyperparameterError
 
-#: Internal keys SageMaker's platform may add to any job (leading underscore); always accepted.
-INTERNAL_HYPERPARAMETERS: frozenset[str] = frozenset(
-    {
-        "_tuning_objective_metric",
-        "_kvstore",
-        "_num_gpus",
-        "_num_kv_servers",
-        "_log_level",
-        "_enable_profiler",
-    }
-)
+#: Keys SageMaker's *platform* adds to any job, whatever its algorithm: accepted for every
+#: algorithm that does not declare them (automatic model tuning names its objective metric).
+#: The internal keys of the algorithms' containers (``_kvstore``, ``force_dense``...) are not
+#: here: each algorithm declares those it accepts, with ``internal=True``.
+PLATFORM_HYPERPARAMETERS: frozenset[str] = frozenset({"_tuning_objective_metric"})
 
 
 @dataclass(frozen=True)
@@ -79,6 +73,11 @@ class Hyperparameter:
         tuning_range: SageMaker's recommended search range (for documentation and AutoML).
         aliases: other accepted names (XGBoost's ``learning_rate`` for ``eta``).
         depends_on: ``(name, values)``: only meaningful when that parameter has one of values.
+        internal: an internal key that the SageMaker SDK or the algorithm's container sends
+            (``force_dense``, ``_kvstore``, ``_num_gpus``...), not a documented setting:
+            accepted and validated like any other, left out of ``describe`` and
+            DescribeAlgorithm unless asked for. Its description says what it does in openmaker
+            (most change nothing: they tune SageMaker's MXNet runtime).
     """
 
     name: str
@@ -89,6 +88,7 @@ class Hyperparameter:
     tuning_range: tuple[Any, Any] | tuple[Any, ...] | None = None
     aliases: tuple[str, ...] = ()
     depends_on: tuple[str, tuple[Any, ...]] | None = None
+    internal: bool = False
 
     type_name: str = field(default="any", init=False)
 
@@ -184,13 +184,24 @@ class Continuous(Hyperparameter):
 
 @dataclass(frozen=True, kw_only=True)
 class Categorical(Hyperparameter):
-    """One of a fixed set of strings (compared case-sensitively, as SageMaker does)."""
+    """One of a fixed set of strings (compared case-sensitively, as SageMaker does).
+
+    ``ignore_case=True`` accepts any case and gives the declared spelling: for the
+    ``auto`` / ``true`` / ``false`` settings, to which the SageMaker SDK sends Python's
+    ``"True"`` / ``"False"``.
+    """
 
     choices: tuple[str, ...] = ()
+    ignore_case: bool = False
     type_name: str = field(default="categorical", init=False)
 
     def parse(self, raw: Any) -> str:
-        return str(raw).strip()
+        if isinstance(raw, bool) and self.ignore_case:
+            raw = "true" if raw else "false"
+        text = str(raw).strip()
+        if self.ignore_case:
+            return next((c for c in self.choices if c.lower() == text.lower()), text)
+        return text
 
     def check(self, value: str) -> None:
         if value not in self.choices:
@@ -343,7 +354,8 @@ def validate(
         declared: the algorithm's hyperparameter declarations.
         given: what the user passed (strings, as SageMaker passes them, or typed values).
         rules: cross-parameter checks; each raises HyperparameterError.
-        allow_internal: accept SageMaker's internal ``_``-prefixed keys (kept as strings).
+        allow_internal: accept the platform's keys (:data:`PLATFORM_HYPERPARAMETERS`, kept as
+            strings) where the algorithm does not declare them.
 
     Returns:
         A dict holding every given parameter and every declared default (defaults of
@@ -357,7 +369,7 @@ def validate(
     for key, raw in given.items():
         name = alias.get(key, key)
         if name not in by_name:
-            if allow_internal and key in INTERNAL_HYPERPARAMETERS:
+            if allow_internal and key in PLATFORM_HYPERPARAMETERS:
                 internal[key] = raw if not isinstance(raw, str) else raw.strip()
                 continue
             raise HyperparameterError(
@@ -396,10 +408,19 @@ def validate(
     return values
 
 
-def describe_table(declared: Sequence[Hyperparameter]) -> list[dict[str, str]]:
-    """Rows (name, type, required, default, domain, tunable, description) for display."""
+def describe_table(
+    declared: Sequence[Hyperparameter], *, internal: bool = False
+) -> list[dict[str, str]]:
+    """Rows (name, type, required, default, domain, tunable, internal, description) for display.
+
+    Args:
+        declared: the declarations, in display order.
+        internal: include the internal ones (``internal=True``); they are left out otherwise.
+    """
     rows = []
     for hp in declared:
+        if hp.internal and not internal:
+            continue
         rows.append(
             {
                 "name": hp.name,
@@ -409,6 +430,7 @@ def describe_table(declared: Sequence[Hyperparameter]) -> list[dict[str, str]]:
                 "domain": hp.domain(),
                 "tunable": "yes" if hp.tunable else "",
                 "tuning_range": "" if hp.tuning_range is None else str(list(hp.tuning_range)),
+                "internal": "yes" if hp.internal else "",
                 "description": hp.description,
             }
         )

@@ -97,18 +97,24 @@ class TransformRunner:
 
     # --- phases --------------------------------------------------------------------------
     def _run(self) -> None:
-        from openmaker.data import list_files
+        from openmaker.data import manifest
 
         self.store.transform_jobs.update(self.name, transform_start_time=utcnow())
         tin, tout = self.req["TransformInput"], self.req["TransformOutput"]
-        root = tin["DataSource"]["S3DataSource"]["S3Uri"]
-        files = list_files(root)
-        single = len(files) == 1 and files[0].rstrip("/") == root.rstrip("/").removeprefix(
-            "file://"
+        source = tin["DataSource"]["S3DataSource"]
+        data = manifest.resolve(source)  # a prefix, or a manifest's objects (named after it)
+        root, files = data.base, data.files
+        single = (
+            data.data_type != manifest.MANIFEST_FILE
+            and len(files) == 1
+            and files[0].rstrip("/") == root.rstrip("/").removeprefix("file://")
         )
         self.progress["FilesTotal"] = len(files)
         self._save_progress(force=True)
-        log(f"transforming {len(files)} file(s) from {root} with model {self.record.model_name}")
+        log(
+            f"transforming {len(files)} file(s) from {source['S3Uri']} "
+            f"with model {self.record.model_name}"
+        )
         processing = self.req["DataProcessing"]
         settings = Settings(
             content_type=tin["ContentType"],

@@ -78,8 +78,9 @@ class TransformJobService:
         if not uri:
             raise ValidationError("TransformInput.DataSource.S3DataSource.S3Uri is required")
         tin["DataSource"]["S3DataSource"].setdefault("S3DataType", "S3Prefix")
-        if tin["DataSource"]["S3DataSource"]["S3DataType"] not in ("S3Prefix", "S3Object"):
-            raise ValidationError("S3DataType must be S3Prefix (ManifestFile comes later)")
+        from openmaker.data.manifest import check_transform_input
+
+        check_transform_input(tin["DataSource"]["S3DataSource"])
         tin.setdefault("SplitType", "None")
         tin.setdefault("CompressionType", "None")
         if tin["SplitType"] not in SPLIT_TYPES:

@@ -8,6 +8,7 @@ factorization_machines`) and in :mod:`.settings` (what the ``None`` defaults mea
 
 from __future__ import annotations
 
+from openmaker.algorithms.common import internal_hyperparameters as internal
 from openmaker.algorithms.common.metric_log import (
     progress_metric,
     quality_metric,
@@ -213,6 +214,9 @@ def _metrics() -> tuple[MetricDefinition, ...]:
 
 METRICS = _metrics()
 
+#: The container's internal keys (see :mod:`openmaker.algorithms.common.internal_hyperparameters`).
+INTERNAL_HYPERPARAMETERS = internal.first_party(METRICS)
+
 _BASE_EXAMPLE = {"feature_dim": "6", "num_factors": "4", "epochs": "5", "mini_batch_size": "32"}
 
 SPEC = AlgorithmSpec(
@@ -224,7 +228,7 @@ SPEC = AlgorithmSpec(
         "RecordIO-protobuf data (one-hot users and items, millions of columns) for binary "
         "classification or regression."
     ),
-    hyperparameters=HYPERPARAMETERS,
+    hyperparameters=HYPERPARAMETERS + INTERNAL_HYPERPARAMETERS,
     channels=CHANNELS,
     metrics=METRICS,
     train="openmaker.algorithms.factorization_machines.train:train",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from openmaker.algorithms.common import internal_hyperparameters as internal
 from openmaker.algorithms.common.metric_log import (
     progress_metric,
     quality_metric,
@@ -176,6 +177,20 @@ METRICS = (
     score_metric(f"train:{_ACC}:epoch", _ACC, per_epoch=True, tunable=False),
 )
 
+#: The container's internal keys (see :mod:`openmaker.algorithms.common.internal_hyperparameters`).
+INTERNAL_HYPERPARAMETERS = internal.first_party(
+    METRICS,
+    Integer(
+        name="feature_dim",
+        range=Interval(1, None),
+        description=(
+            "Internal: the SDK's IPInsights sends its RecordSet's feature_dim; the data always "
+            "has two columns (entity, IP), so it changes nothing."
+        ),
+        internal=True,
+    ),
+)
+
 SPEC = AlgorithmSpec(
     name="ipinsights",
     title="IP Insights",
@@ -185,7 +200,7 @@ SPEC = AlgorithmSpec(
         "product tells real (entity, IP) pairs from random and shuffled ones. Inference "
         "returns the dot product: low values flag unusual logins."
     ),
-    hyperparameters=HYPERPARAMETERS,
+    hyperparameters=HYPERPARAMETERS + INTERNAL_HYPERPARAMETERS,
     channels=CHANNELS,
     metrics=METRICS,
     train="openmaker.algorithms.ip_insights.train:train",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from openmaker.algorithms.common import internal_hyperparameters as internal
 from openmaker.algorithms.common.inference import (
     FIRST_PARTY_ACCEPT_TYPES,
     FIRST_PARTY_REQUEST_TYPES,
@@ -18,6 +19,7 @@ from openmaker.algorithms.common.inference import (
 from openmaker.spec.algorithm import AlgorithmSpec
 from openmaker.spec.channels import Channel, ContentType
 from openmaker.spec.hyperparameters import (
+    Boolean,
     Categorical,
     Continuous,
     Hyperparameter,
@@ -186,6 +188,23 @@ METRICS = (
     ),
 )
 
+#: The container's internal keys (see :mod:`openmaker.algorithms.common.internal_hyperparameters`).
+INTERNAL_HYPERPARAMETERS = internal.first_party(
+    METRICS,
+    internal.force_dense(),
+    Integer(
+        name="_num_slices",
+        range=Interval(1, None),
+        description="Internal (container default 1); accepted, no effect in openmaker.",
+        internal=True,
+    ),
+    Boolean(
+        name="_disable_wait_to_read",
+        description="Internal (MXNet, container default false); accepted, no effect.",
+        internal=True,
+    ),
+)
+
 SPEC = AlgorithmSpec(
     name="kmeans",
     title="K-Means",
@@ -194,7 +213,7 @@ SPEC = AlgorithmSpec(
         "k x extra_center_factor centres, reduced to k by weighted local Lloyd iterations. "
         "Inference returns each record's closest cluster and its distance to that centre."
     ),
-    hyperparameters=HYPERPARAMETERS,
+    hyperparameters=HYPERPARAMETERS + INTERNAL_HYPERPARAMETERS,
     channels=CHANNELS,
     metrics=METRICS,
     train="openmaker.algorithms.kmeans.train:train",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from openmaker.algorithms.common import internal_hyperparameters as internal
 from openmaker.algorithms.common.inference import (
     FIRST_PARTY_ACCEPT_TYPES,
     FIRST_PARTY_REQUEST_TYPES,
@@ -207,6 +208,9 @@ METRICS = (
     throughput_metric(),
 )
 
+#: The container's internal keys (see :mod:`openmaker.algorithms.common.internal_hyperparameters`).
+INTERNAL_HYPERPARAMETERS = internal.first_party(METRICS)
+
 _COMMON_EXAMPLE = {"feature_dim": "6", "k": "5", "sample_size": "500", "mini_batch_size": "64"}
 
 SPEC = AlgorithmSpec(
@@ -219,7 +223,7 @@ SPEC = AlgorithmSpec(
         "(regressor) of the k nearest sampled points; verbose=true adds their distances and "
         "labels."
     ),
-    hyperparameters=HYPERPARAMETERS,
+    hyperparameters=HYPERPARAMETERS + INTERNAL_HYPERPARAMETERS,
     channels=CHANNELS,
     metrics=METRICS,
     train="openmaker.algorithms.knn.train:train",

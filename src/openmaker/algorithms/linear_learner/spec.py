@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from openmaker.algorithms.common import internal_hyperparameters as internal
 from openmaker.algorithms.common.inference import (
     FIRST_PARTY_ACCEPT_TYPES,
     FIRST_PARTY_REQUEST_TYPES,
@@ -77,7 +78,11 @@ def _auto_or(hp: Hyperparameter, description: str) -> OneOf:
 
 def _tri(name: str, default: str, description: str) -> Categorical:
     return Categorical(
-        name=name, default=default, choices=("auto", "true", "false"), description=description
+        name=name,
+        default=default,
+        choices=("auto", "true", "false"),
+        ignore_case=True,  # the SDK sends its booleans as "True" / "False"
+        description=description,
     )
 
 
@@ -401,6 +406,9 @@ def _metrics() -> tuple[MetricDefinition, ...]:
 
 METRICS = _metrics()
 
+#: The container's internal keys (see :mod:`openmaker.algorithms.common.internal_hyperparameters`).
+INTERNAL_HYPERPARAMETERS = internal.first_party(METRICS)
+
 _BASE_EXAMPLE = {"mini_batch_size": "32", "epochs": "3", "num_models": "4"}
 
 SPEC = AlgorithmSpec(
@@ -411,7 +419,7 @@ SPEC = AlgorithmSpec(
         "trained by mini-batch SGD / Adam / RMSProp, many models in parallel in one pass over "
         "streamed data, the best chosen (and its threshold calibrated) on validation data."
     ),
-    hyperparameters=HYPERPARAMETERS,
+    hyperparameters=HYPERPARAMETERS + INTERNAL_HYPERPARAMETERS,
     channels=CHANNELS,
     metrics=METRICS,
     train="openmaker.algorithms.linear_learner.train:train",

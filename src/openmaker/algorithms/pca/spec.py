@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from openmaker.algorithms.common import internal_hyperparameters as internal
 from openmaker.algorithms.common.inference import (
     FIRST_PARTY_ACCEPT_TYPES,
     FIRST_PARTY_REQUEST_TYPES,
@@ -124,6 +125,18 @@ METRICS = (
     ),
 )
 
+#: The container's internal keys (see :mod:`openmaker.algorithms.common.internal_hyperparameters`).
+INTERNAL_HYPERPARAMETERS = internal.first_party(
+    METRICS,
+    internal.force_dense(),
+    Integer(
+        name="epochs",
+        range=Interval(1, None),
+        description="Internal (container default 1): one pass computes the exact solution here.",
+        internal=True,
+    ),
+)
+
 SPEC = AlgorithmSpec(
     name="pca",
     title="Principal Component Analysis (PCA)",
@@ -132,7 +145,7 @@ SPEC = AlgorithmSpec(
         "from the exact covariance (regular) or from a random sketch (randomized, wide data). "
         "Inference returns the projection of each record on the components."
     ),
-    hyperparameters=HYPERPARAMETERS,
+    hyperparameters=HYPERPARAMETERS + INTERNAL_HYPERPARAMETERS,
     channels=CHANNELS,
     metrics=METRICS,
     train="openmaker.algorithms.pca.train:train",

@@ -7,6 +7,7 @@ UNCONFIRMED are listed in the package docstring (:mod:`openmaker.algorithms.rand
 
 from __future__ import annotations
 
+from openmaker.algorithms.common import internal_hyperparameters as internal
 from openmaker.algorithms.common.inference import (
     FIRST_PARTY_ACCEPT_TYPES,
     FIRST_PARTY_REQUEST_TYPES,
@@ -106,6 +107,24 @@ METRICS = (
     throughput_metric(),
 )
 
+#: The container's internal keys (see :mod:`openmaker.algorithms.common.internal_hyperparameters`).
+INTERNAL_HYPERPARAMETERS = internal.first_party(
+    METRICS,
+    internal.force_dense(),
+    Integer(
+        name="epochs",
+        range=Interval(1, None),
+        description="Internal (container default 1): the forest samples the data in one pass.",
+        internal=True,
+    ),
+    Integer(
+        name="_ftp_port",
+        range=Interval(1, 65535),
+        description="Internal (container default 8999); accepted, no effect in openmaker.",
+        internal=True,
+    ),
+)
+
 SPEC = AlgorithmSpec(
     name="randomcutforest",
     title="Random Cut Forest (RCF)",
@@ -115,7 +134,7 @@ SPEC = AlgorithmSpec(
         "would displace the trees (larger = more anomalous, about 1 for ordinary records). "
         "A streaming forest (sliding window, shingling) is available from Python and endpoints."
     ),
-    hyperparameters=HYPERPARAMETERS,
+    hyperparameters=HYPERPARAMETERS + INTERNAL_HYPERPARAMETERS,
     channels=CHANNELS,
     metrics=METRICS,
     train="openmaker.algorithms.random_cut_forest.train:train",

@@ -521,6 +521,7 @@ HYPERPARAMETERS: tuple[Hyperparameter, ...] = (
         name="_tuning_objective_metric",
         choices=tuple(f"validation:{m}" for m in METRIC_NAMES),
         description="Hidden: set by hyperparameter tuning; its metric is added to eval_metric.",
+        internal=True,
     ),
 )
 
@@ -783,4 +784,5 @@ SPEC = AlgorithmSpec(
     model_files=("xgboost-model",),
     supports_distributed=True,
     image_repository="sagemaker-xgboost",
+    preload="openmaker.algorithms.xgboost._runtime:import_xgboost",
 )
