@@ -26,14 +26,12 @@ from typing import Any
 
 import numpy as np
 
+# The environment variables live in wire (no numpy); re-exported here for the algorithms.
+from openmaker.distributed.wire import ADDRESS_ENV as ADDRESS_ENV
+from openmaker.distributed.wire import HOST_IP_ENV as HOST_IP_ENV
+from openmaker.distributed.wire import TOKEN_ENV as TOKEN_ENV
 from openmaker.errors import PlatformError
 from openmaker.spec.algorithm import TrainingContext
-
-#: Environment variables the supervisor sets for a multi-host job's processes.
-ADDRESS_ENV = "OPENMAKER_COLLECTIVE_ADDRESS"
-TOKEN_ENV = "OPENMAKER_COLLECTIVE_TOKEN"
-#: The IP address this host's processes can be reached at by the other hosts.
-HOST_IP_ENV = "OPENMAKER_HOST_IP"
 
 #: Seconds a host keeps trying to reach the coordinator.
 CONNECT_SECONDS = 120.0

@@ -13,6 +13,13 @@ import socket
 import struct
 from typing import Any
 
+#: Environment variables the supervisor sets for a multi-host job's processes (here, not in
+#: the collective, so that the supervisor reads them without importing numpy).
+ADDRESS_ENV = "OPENMAKER_COLLECTIVE_ADDRESS"
+TOKEN_ENV = "OPENMAKER_COLLECTIVE_TOKEN"
+#: The IP address this host's processes can be reached at by the other hosts.
+HOST_IP_ENV = "OPENMAKER_HOST_IP"
+
 MAGIC = b"OMCOLL1\0"
 TOKEN_BYTES = 32
 HELLO = struct.Struct(f"!{len(MAGIC)}s{TOKEN_BYTES}sI")

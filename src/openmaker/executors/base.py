@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from openmaker.errors import ValidationError
@@ -12,8 +13,11 @@ class Executor(Protocol):
 
     name: str
 
-    def submit(self, job_name: str, runner: str = "openmaker.jobs.runner") -> str:
-        """Start the job's supervisor module ``runner``; return an opaque handle."""
+    def submit(
+        self, job_name: str, runner: str = "openmaker.jobs.runner", args: Sequence[str] = ()
+    ) -> str:
+        """Start the job's supervisor module ``runner`` (``python -m runner job_name *args``);
+        return an opaque handle."""
         ...
 
     def is_alive(self, handle: str) -> bool | None:

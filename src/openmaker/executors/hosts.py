@@ -23,12 +23,14 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from openmaker import artifacts, uris
 from openmaker.jobs.layout import JobLayout
+from openmaker.jobs.warm import ENTRYPOINT, discard, release
 
-ENTRYPOINT = "openmaker.jobs.entrypoint"
+if TYPE_CHECKING:
+    from openmaker.data.manifest import AugmentedSource
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,9 @@ class HostPlan:
         hosts: every host's name.
         configs: ``input/config/<name>.json`` contents (resourceconfig names this host).
         file_channels: File-mode channels to materialise: name -> (base URI, this host's files).
+        augmented_channels: ``AugmentedManifestFile`` channels (Pipe mode): name -> what this
+            host streams; the container gets the stream as one local file (see
+            :mod:`openmaker.data.manifest`).
         checkpoint_uri: ``CheckpointConfig.S3Uri`` (or None).
         environment: the job's ``Environment``.
     """
@@ -50,6 +55,7 @@ class HostPlan:
     hosts: tuple[str, ...]
     configs: dict[str, Any]
     file_channels: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
+    augmented_channels: dict[str, AugmentedSource] = field(default_factory=dict)
     checkpoint_uri: str | None = None
     environment: dict[str, str] = field(default_factory=dict)
 
@@ -120,7 +126,17 @@ def build_container(root: Path, plan: HostPlan) -> JobLayout:
             shutil.rmtree(path)
         else:
             path.unlink()
-    for name, content in plan.configs.items():
+    configs = dict(plan.configs)
+    if plan.augmented_channels:
+        from openmaker.data.manifest import write_augmented_stream
+
+        sources = dict(configs.get("openmaker-sources") or {})
+        for name, augmented in plan.augmented_channels.items():
+            stream = layout.data_dir / f"{name}_augmented.rec"
+            write_augmented_stream(augmented, stream)
+            sources[name] = [str(stream)]
+        configs["openmaker-sources"] = sources
+    for name, content in configs.items():
         layout.write_config(name, content)
     if plan.checkpoint_uri:
         layout.checkpoint_dir.mkdir(parents=True, exist_ok=True)
@@ -131,13 +147,26 @@ def build_container(root: Path, plan: HostPlan) -> JobLayout:
 
 
 def materialise(base: str, files: list[str], dest: Path) -> None:
-    """Put a channel's files in ``dest``: local files are linked, remote ones downloaded."""
+    """Put a channel's files in ``dest``: local files are linked, remote ones downloaded.
+
+    Each file keeps its name relative to ``base`` (the prefix, or a manifest's prefix); a file
+    outside ``base`` gets its base name.
+
+    Raises:
+        DataSourceError: a file whose relative name would leave ``dest``.
+    """
+    from openmaker.errors import DataSourceError
+
     dest.mkdir(parents=True, exist_ok=True)
+    root = os.path.normpath(dest)
     base_path = uris.filesystem(base)[1].rstrip("/")
     for i, src in enumerate(files):
         src_path = uris.filesystem(src)[1]
-        rel = src_path[len(base_path) :].lstrip("/") if src_path != base_path else ""
+        inside = src_path.startswith(base_path + "/") or src_path == base_path
+        rel = src_path[len(base_path) :].lstrip("/") if inside else Path(src_path).name
         target = dest / (rel or Path(src_path).name or f"part-{i}")
+        if not os.path.normpath(target).startswith(root + os.sep):  # not resolve(): links
+            raise DataSourceError(f"{src!r} would be laid out outside the channel", uri=src)
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists() or target.is_symlink():
             target.unlink()
@@ -156,7 +185,7 @@ def host_environment(
     host_ip: str = "127.0.0.1",
 ) -> dict[str, str]:
     """The algorithm process's environment: SageMaker's ``SM_*`` variables for this host."""
-    from openmaker.distributed.collective import ADDRESS_ENV, HOST_IP_ENV, TOKEN_ENV
+    from openmaker.distributed.wire import ADDRESS_ENV, HOST_IP_ENV, TOKEN_ENV
 
     env = dict(os.environ if base is None else base)
     env.update(plan.environment or {})
@@ -190,20 +219,34 @@ def host_environment(
 
 
 class HostProcess:
-    """The algorithm process of one host, its output pumped into an event queue."""
+    """The algorithm process of one host, its output pumped into an event queue.
 
-    def __init__(self, rank: int, layout: JobLayout, env: dict[str, str], out: queue.Queue) -> None:
+    ``warm``: a process :mod:`openmaker.jobs.warm` started in this host's folder, waiting for
+    its environment; it is used instead of starting one (unless it died: then one starts).
+    """
+
+    def __init__(
+        self,
+        rank: int,
+        layout: JobLayout,
+        env: dict[str, str],
+        out: queue.Queue,
+        warm: subprocess.Popen[bytes] | None = None,
+    ) -> None:
         self.rank = rank
         self.layout = layout
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", ENTRYPOINT, str(layout.root)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=str(layout.root),
-            start_new_session=True,
-        )
+        if warm is not None and release(warm, env):
+            self.proc = warm
+        else:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", ENTRYPOINT, str(layout.root)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=str(layout.root),
+                start_new_session=True,
+            )
         self._thread = threading.Thread(target=self._pump, args=(out,), daemon=True)
         self._thread.start()
 
@@ -227,8 +270,9 @@ class LocalHosts:
     coordinator of a multi-host job runs in the supervisor, on the loopback interface.
     """
 
-    def __init__(self, layout: JobLayout) -> None:
+    def __init__(self, layout: JobLayout, warm: subprocess.Popen[bytes] | None = None) -> None:
         self.layout = layout
+        self.warm = warm  # algo-1's process, started early (openmaker.jobs.warm); single host
         self.events: queue.Queue[HostEvent] = queue.Queue()
         self.plans: list[HostPlan] = []
         self.layouts: list[JobLayout] = []
@@ -252,9 +296,15 @@ class LocalHosts:
         return str(self._coordinator.address)
 
     def launch(self, coordinator: str | None, token: str | None) -> None:
+        warm, self.warm = self.warm, None
         for plan, layout in zip(self.plans, self.layouts, strict=True):
             env = host_environment(layout, plan, coordinator, token)
-            self.procs.append(HostProcess(plan.rank, layout, env, self.events))
+            mine = warm if plan.rank == 0 and layout.root == self.layout.root else None
+            self.procs.append(HostProcess(plan.rank, layout, env, self.events, warm=mine))
+            if mine is not None:
+                warm = None
+        if warm is not None:
+            discard(warm)
 
     def signal(self, sig: int) -> None:
         for proc in self.procs:
@@ -267,6 +317,9 @@ class LocalHosts:
         """Nothing to move: ``algo-1`` wrote into the job folder itself."""
 
     def close(self) -> None:
+        if self.warm is not None:  # never launched (stopped, or failed, before training)
+            discard(self.warm)
+            self.warm = None
         self.signal(signal.SIGKILL)
         for proc in self.procs:
             with contextlib.suppress(Exception):

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Sequence
 
 from openmaker.settings import get_settings
 
@@ -22,8 +23,10 @@ class LocalExecutor:
 
     name = "local"
 
-    def submit(self, job_name: str, runner: str = "openmaker.jobs.runner") -> str:
-        """Start ``python -m <runner> <job_name>`` detached; return its handle."""
+    def submit(
+        self, job_name: str, runner: str = "openmaker.jobs.runner", args: Sequence[str] = ()
+    ) -> str:
+        """Start ``python -m <runner> <job_name> *args`` detached; return its handle."""
         import psutil
 
         settings = get_settings()
@@ -35,7 +38,7 @@ class LocalExecutor:
         env.update(self.environment())
         with open(log_dir / "runner.log", "ab") as out:
             proc = subprocess.Popen(
-                [sys.executable, "-m", runner, job_name],
+                [sys.executable, "-m", runner, job_name, *args],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,

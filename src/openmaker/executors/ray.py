@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -193,9 +194,11 @@ class RayExecutor(LocalExecutor):
             env["RAY_ADDRESS"] = self.address
         return env
 
-    def submit(self, job_name: str, runner: str = "openmaker.jobs.runner") -> str:
+    def submit(
+        self, job_name: str, runner: str = "openmaker.jobs.runner", args: Sequence[str] = ()
+    ) -> str:
         require_ray()  # fail now, not in the detached supervisor
-        return super().submit(job_name, runner)
+        return super().submit(job_name, runner, args)
 
     def check_resource_config(self, resource: dict[str, Any]) -> None:
         """Refuse an InstanceType the table does not know, before the job starts."""

@@ -96,11 +96,38 @@ def _fail(layout: JobLayout, reason: str) -> None:
     layout.failure_file.write_text(reason)
 
 
+def preload(algorithm: str) -> None:
+    """Import what ``algorithm``'s training needs (its train module and its spec's
+    ``preload``) before the job's configuration exists: a warm process (:mod:`openmaker.jobs.warm`).
+
+    Any error is left for :func:`run` to meet again and report as the job's failure.
+    """
+    try:
+        from openmaker.algorithms import registry
+
+        registry.get(algorithm).preload_training()
+    except Exception:  # run() meets it again and reports it, with the job's context
+        return
+
+
 def main() -> None:
-    """Console entry: ``python -m openmaker.jobs.entrypoint JOB_DIR``."""
+    """Console entry: ``python -m openmaker.jobs.entrypoint JOB_DIR``, or ``--warm ALGORITHM
+    JOB_DIR`` to import the algorithm first and wait for the supervisor's go
+    (:mod:`openmaker.jobs.warm`)."""
     # SIGTERM becomes KeyboardInterrupt-free exit unless the algorithm installs its own handler.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    sys.exit(run(Path(sys.argv[1])))
+    args = sys.argv[1:]
+    if args[0] == "--warm":
+        from openmaker.jobs import warm
+
+        preload(args[1])
+        env = warm.wait_for_release()
+        if env is None:  # the supervisor did not use this process, or is gone
+            sys.exit(0)
+        os.environ.clear()
+        os.environ.update(env)
+        args = args[2:]
+    sys.exit(run(Path(args[0])))
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import queue
 import signal
+import subprocess
 import sys
 import time
 import traceback
@@ -39,9 +40,8 @@ from openmaker import artifacts, uris
 from openmaker.errors import OpenmakerError, PlatformError
 from openmaker.executors.hosts import HostGroup, HostPlan, LocalHosts
 from openmaker.jobs.layout import JobLayout
-from openmaker.jobs.metrics import MetricParser, definitions_for
+from openmaker.jobs.metrics import MetricParser, job_definitions
 from openmaker.settings import get_settings
-from openmaker.spec.metrics import MetricDefinition
 from openmaker.store import Store, TrainingJobRecord, open_store
 
 RUNNING = ("InProgress",)
@@ -85,7 +85,9 @@ class Outcome:
 class JobRunner:
     """Supervises one training job from Starting to a terminal status."""
 
-    def __init__(self, store: Store, name: str) -> None:
+    def __init__(
+        self, store: Store, name: str, warm: subprocess.Popen[bytes] | None = None
+    ) -> None:
         self.store = store
         self.jobs = store.training_jobs
         self.name = name
@@ -96,6 +98,7 @@ class JobRunner:
         self.group: HostGroup = LocalHosts(self.layout)  # the real one is chosen in run()
         self._plans: list[HostPlan] = []
         self._deadline: float | None = None
+        self._warm = warm  # algo-1's process, started warm with the supervisor (jobs.warm)
 
     def _num_gpus(self) -> int:
         """GPUs one host may use: its InstanceType's on Ray (Ray sets CUDA_VISIBLE_DEVICES)."""
@@ -107,11 +110,19 @@ class JobRunner:
 
     def _host_group(self) -> HostGroup:
         """Where the hosts run: Ray actors for the ``ray`` executor, else local processes."""
+        warm, self._warm = self._warm, None  # a warm process serves the first launch only
+        if warm is not None and (
+            self.record.executor == "ray" or self.count > 1 or self.record.environment
+        ):
+            from openmaker.jobs.warm import discard
+
+            discard(warm)  # see openmaker.jobs.warm: it would not be the same process
+            warm = None
         if self.record.executor == "ray":
             from openmaker.executors.ray_hosts import RayHosts
 
             return RayHosts(self.record)
-        return LocalHosts(self.layout)
+        return LocalHosts(self.layout, warm=warm)
 
     def _num_cpus(self) -> int:
         """CPUs one host may use."""
@@ -161,6 +172,10 @@ class JobRunner:
             self._fail(PlatformError(f"{type(exc).__name__}: {exc}").failure_reason)
         finally:
             self.group.close()
+            if self._warm is not None:  # failed before the hosts were chosen
+                from openmaker.jobs.warm import discard
+
+                discard(self._warm)
 
     def _retry(self, outcome: Outcome) -> Outcome:
         """Run the hosts again while a host was lost and ``RetryStrategy`` allows it.
@@ -226,22 +241,28 @@ class JobRunner:
             "num_gpus": self._num_gpus(),
             "home": str(settings.home),
         }
-        # List every channel first: an unreadable URI fails the job before any download.
-        from openmaker.data.sources import list_files
+        # List every channel first (its S3DataType: prefix, manifest, augmented manifest): an
+        # unreadable URI or a missing listed object fails the job before any download.
+        from openmaker.data import manifest
         from openmaker.distributed.sharding import shard_files
 
         sources = {}
         base_uris = {}
+        augmented = {}
         for ch in rec.input_data_config:
-            uri = ch["DataSource"]["S3DataSource"]["S3Uri"]
-            base_uris[ch["ChannelName"]] = uri
-            sources[ch["ChannelName"]] = list_files(uri)
+            data = manifest.resolve(ch["DataSource"]["S3DataSource"])
+            base_uris[ch["ChannelName"]] = data.base
+            sources[ch["ChannelName"]] = data.files
+            if data.data_type == manifest.AUGMENTED_MANIFEST_FILE:
+                augmented[ch["ChannelName"]] = ch  # sharded by line, on the host
         file_channels = [n for n, c in inputdataconfig.items() if c["TrainingInputMode"] != "Pipe"]
         checkpoint_uri = (rec.checkpoint_config or {}).get("S3Uri") or None
         plans = []
         for rank in range(self.count):
             mine = {
-                name: shard_files(
+                name: files
+                if name in augmented
+                else shard_files(
                     files, rank, self.count, inputdataconfig[name]["S3DistributionType"], name
                 )
                 for name, files in sources.items()
@@ -264,6 +285,10 @@ class JobRunner:
                     hosts=self.hosts,
                     configs=configs,
                     file_channels={n: (base_uris[n], mine[n]) for n in file_channels},
+                    augmented_channels={
+                        n: manifest.augmented_source(ch, rank, self.count)
+                        for n, ch in augmented.items()
+                    },
                     checkpoint_uri=checkpoint_uri,
                     environment=dict(rec.environment or {}),
                 )
@@ -282,16 +307,7 @@ class JobRunner:
 
     def _train(self) -> Outcome:
         rec = self.record
-        spec_metrics: tuple[MetricDefinition, ...] = ()
-        try:
-            from openmaker.algorithms import registry
-
-            spec_metrics = registry.get(rec.algorithm).metrics
-        except OpenmakerError:
-            pass
-        parser = MetricParser(
-            definitions_for(spec_metrics, rec.algorithm_specification.get("MetricDefinitions", []))
-        )
+        parser = MetricParser(job_definitions(rec.algorithm, rec.algorithm_specification))
         group = self.group
         token = address = None
         if self.count > 1:
@@ -501,12 +517,15 @@ def _tail(path: Path, n: int = 5) -> str:
     return " | ".join(lines[-n:])[-600:]
 
 
-def main() -> None:
-    """Console entry: ``python -m openmaker.jobs.runner JOB_NAME``."""
-    name = sys.argv[1]
+def main(argv: list[str] | None = None, warm: subprocess.Popen[bytes] | None = None) -> None:
+    """Console entry: ``python -m openmaker.jobs.runner JOB_NAME``.
+
+    ``warm``: ``algo-1``'s process, already started by :mod:`openmaker.jobs.warm`.
+    """
+    name = (sys.argv[1:] if argv is None else argv)[0]
     # The supervisor must outlive a SIGTERM sent to it only by finishing the job as Stopped.
     with open_store() as store:
-        runner = JobRunner(store, name)
+        runner = JobRunner(store, name, warm)
 
         def on_term(*_: object) -> None:
             store.training_jobs.transition(

@@ -161,6 +161,9 @@ class AlgorithmSpec:
         model_files: file names inside ``model.tar.gz`` (for documentation and checks).
         supports_distributed: whether InstanceCount > 1 is meaningful.
         image_repository: SageMaker's ECR repository name (maps TrainingImage URIs back).
+        preload: ``"module:function"`` a job's warm process calls, besides importing ``train``'s
+            module, before the job's configuration arrives (:mod:`openmaker.jobs.warm`): what
+            the training imports lazily and is slow to import (XGBoost: ``import_xgboost``).
     """
 
     name: str
@@ -179,6 +182,7 @@ class AlgorithmSpec:
     model_files: tuple[str, ...] = ()
     supports_distributed: bool = False
     image_repository: str = ""
+    preload: str = ""
 
     # --- lookups ---------------------------------------------------------------------------
     def hyperparameter(self, name: str) -> Hyperparameter:
@@ -256,6 +260,13 @@ class AlgorithmSpec:
         """Import and return the training function."""
         fn: TrainFn = _load(self.train)
         return fn
+
+    def preload_training(self) -> None:
+        """Import the training function's module and run ``preload``: what a warm job
+        process does before its job is ready (:mod:`openmaker.jobs.warm`)."""
+        self.train_function()
+        if self.preload:
+            _load(self.preload)()
 
     def model_class(self) -> type[Model]:
         """Import and return the model class."""

@@ -50,6 +50,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from openmaker.algorithms.xgboost._runtime import import_xgboost
 from openmaker.algorithms.xgboost.boosting import _boost, _TerminationGuard
 from openmaker.algorithms.xgboost.checkpoints import (
     CHECKPOINT_PREFIX,
@@ -90,6 +91,7 @@ def train(
         DataFormatError: undecodable data (from :mod:`openmaker.data`).
         AlgorithmError: XGBoost itself failed.
     """
+    import_xgboost()  # before anything imports it with scikit-learn (see there)
     hp = dict(hyperparameters)
     if len(context.hosts) > 1:
         from openmaker.algorithms.xgboost.distributed import train_distributed
