@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+# Standby job processes (openmaker.executors.standby) are off for the suite: most tests change
+# OPENMAKER_HOME for each job, so a standby would start after every job and go unused;
+# tests/executors/test_standby.py turns them on where it tests them.
+os.environ.setdefault("OPENMAKER_STANDBY_SECONDS", "0")
 
 
 @pytest.fixture()

@@ -13,6 +13,8 @@
 | ``OPENMAKER_S3_ENDPOINT_URL`` | unset | S3-compatible endpoint for ``s3://`` URIs |
 | ``OPENMAKER_REGION`` | ``us-east-1`` | region written into ARNs |
 | ``OPENMAKER_ACCOUNT_ID`` | ``000000000000`` | account written into ARNs |
+| ``OPENMAKER_STANDBY_SECONDS`` | ``120`` | how long a pre-started job process waits for the |
+| | | next local job of the same algorithm (``0``: none; see :mod:`openmaker.executors.standby`) |
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class Settings:
     s3_endpoint_url: str | None
     region: str
     account_id: str
+    standby_seconds: float = 120.0
 
     @property
     def jobs_dir(self) -> Path:
@@ -58,4 +61,13 @@ def get_settings() -> Settings:
         s3_endpoint_url=os.environ.get("OPENMAKER_S3_ENDPOINT_URL") or None,
         region=os.environ.get("OPENMAKER_REGION", "us-east-1"),
         account_id=os.environ.get("OPENMAKER_ACCOUNT_ID", "000000000000"),
+        standby_seconds=_seconds(os.environ.get("OPENMAKER_STANDBY_SECONDS"), 120.0),
     )
+
+
+def _seconds(value: str | None, default: float) -> float:
+    """A number of seconds from the environment; unset, empty or not a number: ``default``."""
+    try:
+        return max(0.0, float(value)) if value else default
+    except ValueError:
+        return default

@@ -300,20 +300,33 @@ ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}")
 
 
 def wire(url: str, method: str, request: dict[str, Any]) -> dict[str, Any]:
-    """The API's response body for a boto3 method's operation, as the server sends it."""
+    """The API's response body for a boto3 method's operation, as the server sends it; for a
+    List operation every page, merged as the AWS CLI (and ours) shows them."""
     import httpx
 
     operation = "".join(part.title() for part in method.split("_"))
-    answer = httpx.post(
-        url,
-        content=json.dumps(request),
-        headers={
-            "X-Amz-Target": f"SageMaker.{OPERATIONS.get(method, operation)}",
-            "Content-Type": "application/x-amz-json-1.1",
-        },
-    )
-    assert answer.status_code == 200, answer.text
-    return dict(answer.json())
+    merged: dict[str, Any] | None = None
+    while True:
+        answer = httpx.post(
+            url,
+            content=json.dumps(request),
+            headers={
+                "X-Amz-Target": f"SageMaker.{OPERATIONS.get(method, operation)}",
+                "Content-Type": "application/x-amz-json-1.1",
+            },
+        )
+        assert answer.status_code == 200, answer.text
+        page = dict(answer.json())
+        token = page.pop("NextToken", None)
+        if merged is None:
+            merged = page
+        else:
+            for key, value in page.items():
+                if isinstance(value, list):
+                    merged[key].extend(value)
+        if not (method.startswith("list_") and token):
+            return merged
+        request = {**request, "NextToken": token}
 
 
 #: boto3 method -> operation, where title-casing the method's name does not give it.
@@ -335,9 +348,16 @@ def test_json_is_the_api_response(world: dict[str, Any], args, method, request_)
         request_ = NEWEST_FIRST
     # exactly what the server sends ...
     assert_same(cli_json, wire(world["url"], method, request_), timestamps="epoch")
-    # ... and what boto3 reads from it (botocore drops members its model lacks)
-    answer = getattr(world["sm"], method)(**request_)
-    answer.pop("ResponseMetadata")
+    # ... and what boto3 reads from it (botocore drops members its model lacks), all pages
+    if method.startswith("list_"):
+        answer = {}
+        for page in world["sm"].get_paginator(method).paginate(**request_):
+            for key, value in page.items():
+                if isinstance(value, list):
+                    answer.setdefault(key, []).extend(value)
+    else:
+        answer = getattr(world["sm"], method)(**request_)
+        answer.pop("ResponseMetadata")
     assert_same(cli_json, answer, extra_allowed=True)
     if method.startswith("describe_"):  # a describe's default on a pipe
         assert json.loads(openmaker(*args).stdout) == json.loads(shown.stdout)

@@ -104,7 +104,7 @@ def test_a_failing_warm_up_waits_and_the_job_reports_it(tmp_path: Path) -> None:
     assert proc is not None
     time.sleep(1.0)
     assert proc.poll() is None  # the failed import did not end it: it waits for its job
-    assert warm.release(proc, {"PATH": "/usr/bin:/bin"})
+    assert warm.release(proc, {"PATH": "/usr/bin:/bin"}, tmp_path)
     assert proc.wait(timeout=60) != 0
     assert (tmp_path / "output" / "failure").read_text()  # run() met the error and reported it
 

@@ -60,6 +60,8 @@ def prepare_data(workdir: Path, seed: int = 7) -> dict[str, Path]:
 @click.option("--num-round", default=60, show_default=True)
 def quickstart(workdir: Path, num_round: int) -> None:
     """Train SageMaker's XGBoost on a real data set, then predict with the model."""
+    import os
+
     import numpy as np
 
     from openmaker.cli.follow import follow_job
@@ -68,6 +70,7 @@ def quickstart(workdir: Path, num_round: int) -> None:
     from openmaker.jobs.service import TrainingJobService
     from openmaker.serving import load_model
 
+    os.environ.setdefault("OPENMAKER_STANDBY_SECONDS", "0")  # one job: no next one to keep warm
     console().rule("[bold]openmaker quickstart")
     files = prepare_data(workdir)
     say(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from openmaker.cli.render import escape, say, say_plain, status_text
@@ -83,6 +85,8 @@ def train(
 
     if executor:
         use_executor(executor)
+    # a one-shot command: a standby left after its job would find no next job to take
+    os.environ.setdefault("OPENMAKER_STANDBY_SECONDS", "0")
     est = Estimator(
         algorithm,
         _pairs(hyperparameters, "--hp"),

@@ -235,7 +235,7 @@ class HostProcess:
     ) -> None:
         self.rank = rank
         self.layout = layout
-        if warm is not None and release(warm, env):
+        if warm is not None and release(warm, env, layout.root):
             self.proc = warm
         else:
             self.proc = subprocess.Popen(

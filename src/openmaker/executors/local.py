@@ -26,8 +26,12 @@ class LocalExecutor:
     def submit(
         self, job_name: str, runner: str = "openmaker.jobs.runner", args: Sequence[str] = ()
     ) -> str:
-        """Start ``python -m <runner> <job_name> *args`` detached; return its handle."""
-        import psutil
+        """Start ``python -m <runner> <job_name> *args`` detached; return its handle.
+
+        A single-host job on the warm runner goes to this process's standby for its algorithm
+        when there is one (:mod:`openmaker.executors.standby`), and leaves one behind it.
+        """
+        from openmaker.executors import standby
 
         settings = get_settings()
         log_dir = settings.jobs_dir / job_name
@@ -36,6 +40,13 @@ class LocalExecutor:
         env["OPENMAKER_HOME"] = str(settings.home)
         env["OPENMAKER_DATABASE_URL"] = settings.database_url
         env.update(self.environment())
+        keep_warm = runner == standby.WARM_RUNNER and len(args) == 1 and settings.standby_seconds
+        if keep_warm:
+            pool = standby.standby_pool()
+            ready = pool.take(args[0], env)
+            if ready is not None and pool.hand_over(ready, job_name):
+                pool.start(args[0], env)  # the one for the job after this one
+                return self._handle(ready.pid)
         with open(log_dir / "runner.log", "ab") as out:
             proc = subprocess.Popen(
                 [sys.executable, "-m", runner, job_name, *args],
@@ -46,8 +57,16 @@ class LocalExecutor:
                 start_new_session=True,
                 close_fds=True,
             )
-        created = psutil.Process(proc.pid).create_time()
-        return f"pid:{proc.pid}:{created:.3f}@{socket.gethostname()}"
+        if keep_warm:
+            standby.standby_pool().start(args[0], env)
+        return self._handle(proc.pid)
+
+    @staticmethod
+    def _handle(pid: int) -> str:
+        import psutil
+
+        created = psutil.Process(pid).create_time()
+        return f"pid:{pid}:{created:.3f}@{socket.gethostname()}"
 
     def environment(self) -> dict[str, str]:
         """Variables the supervisor gets on top of this process's environment."""

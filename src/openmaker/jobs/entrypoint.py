@@ -110,23 +110,40 @@ def preload(algorithm: str) -> None:
         return
 
 
+def _numpy_first() -> None:
+    """Import numpy in the main thread: the BLAS threads it starts inherit the priority of the
+    thread that imports it, and they will do the job's work."""
+    import contextlib
+
+    with contextlib.suppress(ImportError):
+        import numpy  # noqa: F401
+
+
 def main() -> None:
     """Console entry: ``python -m openmaker.jobs.entrypoint JOB_DIR``, or ``--warm ALGORITHM
-    JOB_DIR`` to import the algorithm first and wait for the supervisor's go
-    (:mod:`openmaker.jobs.warm`)."""
+    [JOB_DIR]`` to import the algorithm first and wait for the supervisor's go, which names the
+    job's folder (:mod:`openmaker.jobs.warm`)."""
     # SIGTERM becomes KeyboardInterrupt-free exit unless the algorithm installs its own handler.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     args = sys.argv[1:]
     if args[0] == "--warm":
         from openmaker.jobs import warm
 
-        preload(args[1])
-        env = warm.wait_for_release()
-        if env is None:  # the supervisor did not use this process, or is gone
+        loading = None
+        if len(args) > 2:  # the process of a job being set up: warm up at full speed
+            preload(args[1])
+        else:  # a standby's: only in CPU time that others leave idle
+            _numpy_first()
+            loading = warm.in_background(preload, args[1])
+        released = warm.wait_for_release()
+        if released is None:  # the supervisor did not use this process, or is gone
             sys.exit(0)
+        if loading is not None:
+            loading.join()
+        env, job_dir = released
         os.environ.clear()
         os.environ.update(env)
-        args = args[2:]
+        args = [str(job_dir)]
     sys.exit(run(Path(args[0])))
 
 

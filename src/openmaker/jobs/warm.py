@@ -30,32 +30,47 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 #: The algorithm process's module (also :data:`openmaker.executors.hosts.ENTRYPOINT`).
 ENTRYPOINT = "openmaker.jobs.entrypoint"
 
 
-def start(job_dir: Path, algorithm: str) -> subprocess.Popen[bytes] | None:
-    """Start the algorithm's process in warm mode in ``job_dir``; None if it cannot start."""
+def start(job_dir: Path | None, algorithm: str) -> subprocess.Popen[bytes] | None:
+    """Start the algorithm's process in warm mode; None if it cannot start.
+
+    ``job_dir``: the job's folder (its working directory); None for a standby, whose folder
+    comes with :func:`release` (it waits in the jobs folder).
+    """
     env = dict(os.environ)
     env["PYTHONUNBUFFERED"] = "1"  # read at interpreter start: as a cold host process has it
+    if job_dir is None:
+        from openmaker.settings import get_settings
+
+        cwd = get_settings().jobs_dir
+        cwd.mkdir(parents=True, exist_ok=True)
+        argv = [sys.executable, "-m", ENTRYPOINT, "--warm", algorithm]
+    else:
+        cwd = job_dir
+        argv = [sys.executable, "-m", ENTRYPOINT, "--warm", algorithm, str(job_dir)]
     try:
         return subprocess.Popen(
-            [sys.executable, "-m", ENTRYPOINT, "--warm", algorithm, str(job_dir)],
+            argv,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             env=env,
-            cwd=str(job_dir),
+            cwd=str(cwd),
             start_new_session=True,
         )
     except OSError:
         return None
 
 
-def release(proc: subprocess.Popen[bytes], env: dict[str, str]) -> bool:
-    """Give the warm process its environment and let it run the job.
+def release(proc: subprocess.Popen[bytes], env: dict[str, str], job_dir: Path) -> bool:
+    """Give the warm process its environment and folder and let it run the job.
 
     Returns False when the process is gone (it is then reaped and a cold one should start).
     """
@@ -63,12 +78,31 @@ def release(proc: subprocess.Popen[bytes], env: dict[str, str]) -> bool:
         discard(proc)
         return False
     try:
-        proc.stdin.write(json.dumps(env).encode() + b"\n")
+        message = {"env": env, "job_dir": str(job_dir)}
+        proc.stdin.write(json.dumps(message).encode() + b"\n")
         proc.stdin.close()
     except OSError:  # it died while warming up
         discard(proc)
         return False
     return True
+
+
+def in_background(function: Callable[..., object], *args: object) -> threading.Thread:
+    """Run ``function(*args)`` in a thread at the lowest CPU priority (Linux's nice value is a
+    per-thread attribute): a standby's warm-up takes only CPU time a running job leaves idle.
+
+    Errors are swallowed: what failed to import is imported again, and reported, by the job.
+    """
+
+    def work() -> None:
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        with contextlib.suppress(Exception):
+            function(*args)
+
+    thread = threading.Thread(target=work, name="openmaker-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def discard(proc: subprocess.Popen[bytes]) -> None:
@@ -84,21 +118,31 @@ def discard(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=10)
 
 
-def wait_for_release() -> dict[str, str] | None:
-    """In the warm process: block until the supervisor sends the environment (None: it never
-    will). Standard input is /dev/null afterwards, as for a cold host process."""
+def wait_for_release() -> tuple[dict[str, str], Path] | None:
+    """In the warm process: block until the supervisor sends the environment and the job's
+    folder (None: it never will). Standard input is /dev/null afterwards, as for a cold host
+    process, and the working directory is the job's folder."""
     line = sys.stdin.buffer.readline()
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
     if not line.strip():
         return None
-    env = json.loads(line)
-    return {str(k): str(v) for k, v in env.items()}
+    message = json.loads(line)
+    job_dir = Path(message["job_dir"])
+    os.chdir(job_dir)
+    return {str(k): str(v) for k, v in message["env"].items()}, job_dir
 
 
 def main() -> None:
-    """Console entry: ``python -m openmaker.jobs.warm JOB_NAME ALGORITHM`` (the supervisor)."""
+    """Console entry: ``python -m openmaker.jobs.warm JOB_NAME ALGORITHM`` (the supervisor of
+    one job), or ``--standby ALGORITHM`` (a supervisor started before its job exists:
+    :mod:`openmaker.executors.standby`)."""
+    if sys.argv[1] == "--standby":
+        from openmaker.executors import standby
+
+        standby.serve(sys.argv[2])
+        return
     from openmaker.settings import get_settings
 
     name, algorithm = sys.argv[1], sys.argv[2]
