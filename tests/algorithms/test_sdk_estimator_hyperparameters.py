@@ -156,6 +156,27 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
             "weight_decay": 0.0001,
         },
     ),
+    "LDA": (
+        "lda",
+        {"num_topics": 4, "alpha0": 0.5, "max_restarts": 5, "max_iterations": 200, "tol": 1e-6},
+    ),
+    "NTM": (
+        "ntm",
+        {
+            "num_topics": 4,
+            "encoder_layers": [16, 8],
+            "epochs": 3,
+            "encoder_layers_activation": "relu",
+            "optimizer": "adam",
+            "tolerance": 0.01,
+            "num_patience_epochs": 2,
+            "batch_norm": True,
+            "rescale_gradient": 1.0,
+            "clip_gradient": 5.0,
+            "weight_decay": 0.001,
+            "learning_rate": 0.01,
+        },
+    ),
 }
 
 #: Constructor arguments that are not hyperparameters.
@@ -175,9 +196,10 @@ def session() -> Any:
 
 def _estimator(session: Any, cls_name: str, args: dict[str, Any]) -> Any:
     cls = getattr(sagemaker, cls_name)
+    hosts = {} if cls_name == "LDA" else {"instance_count": 1}  # LDA: always one instance
     est = cls(
         role=ROLE,
-        instance_count=1,
+        **hosts,
         instance_type="ml.m5.large",
         sagemaker_session=session,
         data_location="s3://unused/record-sets/",  # else the SDK asks S3 for a default bucket

@@ -123,3 +123,43 @@ def test_bad_hyperparameter_exit_code_and_message(home, tmp_path):
     )
     assert proc.returncode == 2
     assert "num_round" in proc.stderr and "[1, +inf)" in proc.stderr
+
+
+def test_a_content_type_and_a_distribution_per_channel(home, tmp_path):
+    import numpy as np
+
+    from openmaker.testing.problems import make_word_counts
+
+    counts = make_word_counts(n=120, d=8).X_train
+    train = tmp_path / "train" / "counts.csv"
+    train.parent.mkdir()
+    np.savetxt(train, counts, delimiter=",", fmt="%d")
+    vocab = tmp_path / "auxiliary" / "vocab.txt"
+    vocab.parent.mkdir()
+    vocab.write_text("".join(f"word{i}\n" for i in range(8)))
+    result = run(
+        "train", "ntm", "--channel", f"train={train.parent}", "--channel",
+        f"auxiliary={vocab.parent}", "--content-type", "text/csv",
+        "--channel-content-type", "auxiliary=text/plain",
+        "--channel-distribution", "auxiliary=FullyReplicated",
+        "--hp", "num_topics=2", "--hp", "feature_dim=8", "--hp", "epochs=2",
+        "--hp", "mini_batch_size=32", "--job-name", "per-channel",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    described = json.loads(run("jobs", "describe", "per-channel", "--output", "json").output)
+    types = {c["ChannelName"]: c["ContentType"] for c in described["InputDataConfig"]}
+    assert types == {"train": "text/csv", "auxiliary": "text/plain"}
+
+
+def test_a_per_channel_option_for_a_channel_not_given_is_refused(home, tmp_path):
+    result = run(
+        "train", "xgboost", "--channel", "train=x.csv", "--channel-content-type",
+        "auxiliary=text/plain", "--hp", "num_round=2",
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "no --channel named auxiliary" in result.output
+    result = run(
+        "train", "xgboost", "--channel", "train=x.csv", "--channel-distribution",
+        "train=Sharded", "--hp", "num_round=2",
+    )  # fmt: skip
+    assert result.exit_code == 2 and "ShardedByS3Key" in result.output

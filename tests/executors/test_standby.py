@@ -207,3 +207,18 @@ def test_a_job_handed_to_a_standby_still_warming_up_runs(
     assert standby is not None
     _, pid = _fit(train_csv)  # at once: its interpreter has barely started
     assert pid == standby.pid
+
+
+def test_the_next_standby_starts_when_the_job_has_ended_not_before(
+    standbys_on: StandbyPool, train_csv: str
+) -> None:
+    from openmaker.jobs.service import TrainingJobService
+
+    est = Estimator("xgboost", HP)
+    request = est.create_request({"train": train_csv}, content_type="text/csv")
+    service = TrainingJobService()
+    record = service.create(request)
+    assert standbys_on.standbys() == []  # its interpreters would slow this job's start
+    service.wait(record.name, timeout=120)
+    assert service.describe(record.name)["TrainingJobStatus"] == "Completed"
+    assert _standby_after_job(standbys_on)

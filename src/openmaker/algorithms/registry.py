@@ -26,6 +26,9 @@ BUILTINS: dict[str, str] = {
     "knn": "openmaker.algorithms.knn.spec:SPEC",
     "ipinsights": "openmaker.algorithms.ip_insights.spec:SPEC",
     "randomcutforest": "openmaker.algorithms.random_cut_forest.spec:SPEC",
+    "blazingtext": "openmaker.algorithms.blazingtext.spec:SPEC",
+    "lda": "openmaker.algorithms.lda.spec:SPEC",
+    "ntm": "openmaker.algorithms.ntm.spec:SPEC",
 }
 
 

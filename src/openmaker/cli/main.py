@@ -51,6 +51,7 @@ COMMANDS = {
         "openmaker.cli.quickstart:quickstart",
         "Train XGBoost on a real data set, end to end.",
     ),
+    "topics": ("openmaker.cli.topics:topics", "Show the top words of a topic model's topics."),
 }
 
 

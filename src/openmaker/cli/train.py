@@ -32,6 +32,18 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
 @click.option("--hp", "hyperparameters", multiple=True, help="Hyperparameter NAME=VALUE (repeat).")
 @click.option("--content-type", default=None, help="Content type of every channel (text/csv...).")
 @click.option(
+    "--channel-content-type",
+    "channel_content_types",
+    multiple=True,
+    help="CHANNEL=TYPE for one channel, over --content-type (e.g. auxiliary=text/plain).",
+)
+@click.option(
+    "--channel-distribution",
+    "channel_distributions",
+    multiple=True,
+    help="CHANNEL=FullyReplicated|ShardedByS3Key for one channel, over --distribution.",
+)
+@click.option(
     "--input-mode", type=click.Choice(["File", "Pipe"]), default="File", show_default=True
 )
 @click.option("--job-name", default=None, help="Default: <algorithm>-<timestamp>.")
@@ -65,6 +77,8 @@ def train(
     channels: tuple[str, ...],
     hyperparameters: tuple[str, ...],
     content_type: str | None,
+    channel_content_types: tuple[str, ...],
+    channel_distributions: tuple[str, ...],
     input_mode: str,
     job_name: str | None,
     output_path: str | None,
@@ -96,9 +110,32 @@ def train(
         instance_count=instance_count,
         instance_type=instance_type,
     )
+    uris = _pairs(channels, "--channel")
+    types = _pairs(channel_content_types, "--channel-content-type")
+    distributions = _pairs(channel_distributions, "--channel-distribution")
+    for option, given in (
+        ("--channel-content-type", types),
+        ("--channel-distribution", distributions),
+    ):
+        unknown = sorted(set(given) - set(uris))
+        if unknown:
+            raise click.BadParameter(
+                f"no --channel named {', '.join(unknown)}; channels: {', '.join(uris)}",
+                param_hint=option,
+            )
+    for name, value in distributions.items():
+        if value not in ("FullyReplicated", "ShardedByS3Key"):
+            raise click.BadParameter(
+                f"{name}={value}: use FullyReplicated or ShardedByS3Key",
+                param_hint="--channel-distribution",
+            )
     inputs = {
-        name: TrainingInput(uri, distribution=distribution)
-        for name, uri in _pairs(channels, "--channel").items()
+        name: TrainingInput(
+            uri,
+            content_type=types.get(name, content_type),
+            distribution=distributions.get(name, distribution),
+        )
+        for name, uri in uris.items()
     }
     request = est.create_request(
         inputs,  # type: ignore[arg-type]

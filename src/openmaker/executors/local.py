@@ -45,20 +45,39 @@ class LocalExecutor:
             pool = standby.standby_pool()
             ready = pool.take(args[0], env)
             if ready is not None and pool.hand_over(ready, job_name):
-                pool.start(args[0], env)  # the one for the job after this one
+                assert ready.stdout is not None
+                # the standby for the job after this one, once this one has ended
+                pool.start_when_ended(os.dup(ready.stdout.fileno()), args[0], env)
+                ready.stdout.close()
                 return self._handle(ready.pid)
-        with open(log_dir / "runner.log", "ab") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", runner, job_name, *args],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=env,
-                start_new_session=True,
-                close_fds=True,
-            )
+        ended_r = ended_w = None
+        job_env = env
         if keep_warm:
-            standby.standby_pool().start(args[0], env)
+            ended_r, ended_w = os.pipe()
+            from openmaker.jobs.warm import ENDED_FD
+
+            job_env = {**env, ENDED_FD: str(ended_w)}
+        try:
+            with open(log_dir / "runner.log", "ab") as out:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", runner, job_name, *args],
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    env=job_env,
+                    start_new_session=True,
+                    close_fds=True,
+                    pass_fds=() if ended_w is None else (ended_w,),
+                )
+        except BaseException:
+            if ended_r is not None:
+                os.close(ended_r)
+            raise
+        finally:
+            if ended_w is not None:
+                os.close(ended_w)
+        if ended_r is not None:
+            standby.standby_pool().start_when_ended(ended_r, args[0], env)
         return self._handle(proc.pid)
 
     @staticmethod

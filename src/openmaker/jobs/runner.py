@@ -41,6 +41,7 @@ from openmaker.errors import OpenmakerError, PlatformError
 from openmaker.executors.hosts import HostGroup, HostPlan, LocalHosts
 from openmaker.jobs.layout import JobLayout
 from openmaker.jobs.metrics import MetricParser, job_definitions
+from openmaker.jobs.warm import ENDED_FD
 from openmaker.settings import get_settings
 from openmaker.store import Store, TrainingJobRecord, open_store
 
@@ -99,6 +100,10 @@ class JobRunner:
         self._plans: list[HostPlan] = []
         self._deadline: float | None = None
         self._warm = warm  # algo-1's process, started warm with the supervisor (jobs.warm)
+        # The pipe whose end of file tells the submitter that this supervisor is gone (see
+        # openmaker.executors.standby): kept open for the process's life, out of the
+        # environment so that no host process is told of it.
+        os.environ.pop(ENDED_FD, None)
 
     def _num_gpus(self) -> int:
         """GPUs one host may use: its InstanceType's on Ray (Ray sets CUDA_VISIBLE_DEVICES)."""

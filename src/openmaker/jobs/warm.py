@@ -36,6 +36,9 @@ from pathlib import Path
 
 #: The algorithm process's module (also :data:`openmaker.executors.hosts.ENTRYPOINT`).
 ENTRYPOINT = "openmaker.jobs.entrypoint"
+#: The variable naming a pipe's write end that the supervisor holds until it exits: its end of
+#: file tells :mod:`openmaker.executors.standby` to start the next job's standby.
+ENDED_FD = "OPENMAKER_ENDED_FD"
 
 
 def start(job_dir: Path | None, algorithm: str) -> subprocess.Popen[bytes] | None:

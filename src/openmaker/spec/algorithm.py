@@ -20,7 +20,16 @@ from openmaker.spec.channels import Channel, parse_content_type
 from openmaker.spec.hyperparameters import Hyperparameter, Rule, validate
 from openmaker.spec.metrics import MetricDefinition
 
-ProblemType = Literal["regression", "binary", "multiclass", "unsupervised", "entity_ip"]
+ProblemType = Literal[
+    "regression",
+    "binary",
+    "multiclass",
+    "unsupervised",
+    "entity_ip",
+    "word_counts",
+    "text",
+    "labelled_text",
+]
 
 
 @dataclass(frozen=True)

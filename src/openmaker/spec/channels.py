@@ -17,6 +17,7 @@ class ContentType:
     JSON = "application/json"
     JSONLINES = "application/jsonlines"
     NPY = "application/x-npy"
+    TEXT = "text/plain"  # BlazingText's corpora, NTM's auxiliary vocabulary
 
 
 _ALIASES = {
@@ -36,6 +37,7 @@ _ALIASES = {
     "application/json-lines": ContentType.JSONLINES,
     "jsonlines": ContentType.JSONLINES,
     "application/x-npy": ContentType.NPY,
+    "text/plain": ContentType.TEXT,
 }
 
 KNOWN_CONTENT_TYPES: tuple[str, ...] = tuple(sorted(set(_ALIASES.values())))

@@ -106,6 +106,13 @@ def _write_channel(root: Path, name: str, X, y, content_type: str) -> Path:  # t
 
     folder = root / "data" / name
     folder.mkdir(parents=True, exist_ok=True)
+    if X.ndim == 1 and X.dtype == object and content_type == "text/plain":  # sentences
+        if y is None:
+            lines = X.tolist()
+        else:
+            lines = [f"__label__{int(v)} {s}" for s, v in zip(X, y, strict=True)]
+        (folder / "part-0").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return folder
     if X.dtype == object:  # string records (entity_ip): CSV lines of the cells as they are
         (folder / "part-0").write_bytes(encode_request(X, content_type) + b"\n")
         return folder
@@ -131,6 +138,8 @@ def train_once(
     ):
         ch = spec.channel(name)
         if ch is None or not ch.accepts(content_type, input_mode):
+            continue
+        if name == "validation" and problem.kind == "text":  # Word2Vec: train only
             continue
         folder = _write_channel(root, name, X, y, content_type)
         files = sorted(str(p) for p in folder.iterdir())

@@ -40,10 +40,48 @@ def make_entity_ip(n: int = 240, seed: int = 0) -> Problem:
     return Problem("entity_ip", X[:cut], None, X[cut:], None)
 
 
+def make_word_counts(n: int = 240, d: int = 6, seed: int = 0) -> Problem:
+    """``word_counts``: bag-of-words documents over a ``d``-word vocabulary (the topic models'
+    input), drawn from two topics; every document has at least one word. ``y`` is None."""
+    rng = np.random.default_rng(seed)
+    topics = rng.dirichlet(np.full(d, 0.3), size=2)
+    mixture = rng.dirichlet([0.5, 0.5], size=n)
+    lengths = 1 + rng.poisson(12, size=n)
+    X = np.stack(
+        [rng.multinomial(k, p / p.sum()) for k, p in zip(lengths, mixture @ topics, strict=True)]
+    ).astype("float32")
+    cut = int(n * 0.75)
+    return Problem("word_counts", X[:cut], None, X[cut:], None)
+
+
+def make_text(kind: str, n: int = 240, seed: int = 0) -> Problem:
+    """``text`` / ``labelled_text``: sentences (a 1-D object array of strings) drawn from one of
+    three word groups plus common words; ``labelled_text``'s ``y`` is the group (0, 1, 2)."""
+    rng = np.random.default_rng(seed)
+    groups = [[f"g{g}w{i}" for i in range(8)] for g in range(3)]
+    common = [f"c{i}" for i in range(6)]
+    y = rng.integers(0, 3, size=n)
+    X = np.array([" ".join(rng.choice(groups[k] + common, size=8)) for k in y], dtype=object)
+    labels = y.astype("float32") if kind == "labelled_text" else None
+    cut = int(n * 0.75)
+    return Problem(
+        kind,
+        X[:cut],
+        None if labels is None else labels[:cut],
+        X[cut:],
+        None if labels is None else labels[cut:],
+    )
+
+
 def make_problem(kind: str, *, n: int = 240, d: int = 6, seed: int = 0) -> Problem:
-    """Generated data for ``kind`` (regression, binary, multiclass, unsupervised, entity_ip)."""
+    """Generated data for ``kind`` (regression, binary, multiclass, unsupervised, entity_ip,
+    word_counts)."""
     if kind == "entity_ip":
         return make_entity_ip(n, seed)
+    if kind == "word_counts":
+        return make_word_counts(n, d, seed)
+    if kind in ("text", "labelled_text"):
+        return make_text(kind, n, seed)
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, d)).astype("float32")
     w = rng.normal(size=d)
@@ -77,6 +115,13 @@ def encode_request(X: np.ndarray, content_type: str) -> bytes:
     import io
     import json
 
+    if X.ndim == 1 and X.dtype == object:  # text: one sentence per record
+        if content_type == "text/plain":
+            return "\n".join(X.tolist()).encode()
+        if content_type == "application/json":
+            return json.dumps({"instances": X.tolist()}).encode()
+        if content_type == "application/jsonlines":
+            return "\n".join(json.dumps({"source": s}) for s in X.tolist()).encode()
     if content_type == "text/csv":
         return "\n".join(",".join(_csv_cell(v) for v in row) for row in X).encode()
     if content_type == "text/libsvm":
