@@ -222,3 +222,15 @@ def test_the_next_standby_starts_when_the_job_has_ended_not_before(
     service.wait(record.name, timeout=120)
     assert service.describe(record.name)["TrainingJobStatus"] == "Completed"
     assert _standby_after_job(standbys_on)
+
+
+def test_close_also_cancels_the_standbys_promised_to_running_jobs(home: Path) -> None:
+    import os
+
+    pool = StandbyPool()
+    read_end, write_end = os.pipe()
+    pool.start_when_ended(read_end, "xgboost", dict(os.environ, OPENMAKER_STANDBY_SECONDS="60"))
+    pool.close()
+    os.close(write_end)  # the job's supervisor exits
+    time.sleep(1.0)
+    assert pool.standbys() == []

@@ -104,8 +104,10 @@ def test_dense_recordio_trains_like_sparse(ws: Workspace) -> None:
     sparse_ctx, _ = ws.train(hp, {"train": ws.channel("train", X, y)})
     a = FactorizationMachinesModel.load(ctx.model_dir)
     b = FactorizationMachinesModel.load(sparse_ctx.model_dir)
-    np.testing.assert_allclose(a.V, b.V, atol=1e-5)  # steps are ~factors_lr = 0.02
-    np.testing.assert_allclose(a.raw(dense[:50]), b.raw(X[:50]), rtol=1e-5)
+    # steps are ~factors_lr = 0.02; float32 sums in another order (dense matmul vs sparse
+    # rows) differ by up to ~3e-5 with some numpy builds
+    np.testing.assert_allclose(a.V, b.V, atol=1e-4)
+    np.testing.assert_allclose(a.raw(dense[:50]), b.raw(X[:50]), rtol=1e-4)
     assert "train rmse" in log
     ctx, log = ws.train(
         hyperparameters("regressor", X.shape[1]), {"train": ws.channel("train", dense, y)}
