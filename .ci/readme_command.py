@@ -1,7 +1,9 @@
-"""Print one of the README's two fresh-machine commands: ``quickstart`` or ``test``.
+"""Print one of the README's two fresh-machine commands (``quickstart`` or ``test``), or with
+``--check WHICH COMMAND`` fail unless COMMAND is exactly that README command.
 
-They are the first two ``bash`` blocks under "## Two commands on a fresh machine"; `.ci/run`
-runs the test command exactly as written there, so the README cannot drift from CI.
+They are the first two ``bash`` blocks under "## Two commands on a fresh machine". `.ci/run`
+writes the test command out literally and checks it against the README here before running
+it, so the README and CI cannot drift apart.
 """
 
 from __future__ import annotations
@@ -24,6 +26,14 @@ def main() -> None:
     found = commands(readme)
     if len(found) != 2 or any("\n" in c for c in found):
         sys.exit("README.md: the 'Two commands' section must hold exactly two one-line commands")
+    if sys.argv[1] == "--check":
+        which, given = sys.argv[2], sys.argv[3]
+        if given != found[WHICH[which]]:
+            sys.exit(
+                f"README.md's {which} command is\n  {found[WHICH[which]]}\n"
+                f"but .ci/run runs\n  {given}\nmake them the same"
+            )
+        return
     print(found[WHICH[sys.argv[1]]])
 
 

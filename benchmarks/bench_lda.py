@@ -38,7 +38,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import resource
 import subprocess
 import sys
@@ -148,40 +147,15 @@ def part1(args: argparse.Namespace) -> list[dict[str, Any]]:
 # --- part 2 --------------------------------------------------------------------------------
 def lee_corpus() -> tuple[sp.csr_matrix, sp.csr_matrix, sp.csr_matrix, list[str]]:
     """Train counts, held-out observed half, held-out scored half, vocabulary."""
-    from gensim.parsing.preprocessing import STOPWORDS
-    from gensim.test.utils import datapath
+    from openmaker.algorithms.common.topics import lee_documents, word_counts
 
-    text = Path(datapath("lee_background.cor")).read_text(encoding="utf-8", errors="replace")
-    docs = [
-        [w for w in re.findall(r"[a-z]+", line.lower()) if len(w) >= 3 and w not in STOPWORDS]
-        for line in text.splitlines()
-        if line.strip()
-    ]
-    train, test = docs[:240], docs[240:]
-    df: dict[str, int] = {}
-    for d in train:
-        for w in set(d):
-            df[w] = df.get(w, 0) + 1
-    vocab = sorted(w for w, c in df.items() if c >= 2)
-    index = {w: i for i, w in enumerate(vocab)}
-
-    def counts(documents: list[list[str]]) -> sp.csr_matrix:
-        rows, cols = [], []
-        for r, d in enumerate(documents):
-            for w in d:
-                if w in index:
-                    rows.append(r)
-                    cols.append(index[w])
-        data = np.ones(len(rows), dtype=np.float32)
-        M = sp.csr_matrix((data, (rows, cols)), shape=(len(documents), len(vocab)))
-        M.sum_duplicates()
-        return M
-
-    kept = [[w for w in d if w in index] for d in test]
+    train, test, vocab = lee_documents()
+    known = set(vocab)
+    kept = [[w for w in d if w in known] for d in test]
     kept = [d for d in kept if len(d) >= 2]
-    observed = counts([d[0::2] for d in kept])
-    scored = counts([d[1::2] for d in kept])
-    X = counts(train)
+    observed = word_counts([d[0::2] for d in kept], vocab)
+    scored = word_counts([d[1::2] for d in kept], vocab)
+    X = word_counts(train, vocab)
     X = X[np.asarray(X.sum(axis=1)).reshape(-1) > 0]
     return X, observed, scored, vocab
 

@@ -55,7 +55,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import sys
 import time
 from pathlib import Path
@@ -70,36 +69,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def lee_corpus() -> tuple[sp.csr_matrix, sp.csr_matrix, list[str]]:
-    """``(train counts, held-out counts, vocabulary)``."""
-    from gensim.parsing.preprocessing import STOPWORDS
-    from gensim.test.utils import datapath
+    """``(train counts, held-out counts, vocabulary)``, documents without a known word dropped."""
+    from openmaker.algorithms.common.topics import lee_documents, word_counts
 
-    text = Path(datapath("lee_background.cor")).read_text(encoding="utf-8", errors="replace")
-    docs = [
-        [w for w in re.findall(r"[a-z]+", line.lower()) if len(w) >= 3 and w not in STOPWORDS]
-        for line in text.splitlines()
-        if line.strip()
-    ]
-    train, test = docs[:240], docs[240:]
-    df: dict[str, int] = {}
-    for d in train:
-        for w in set(d):
-            df[w] = df.get(w, 0) + 1
-    vocab = sorted(w for w, c in df.items() if c >= 2)
-    index = {w: i for i, w in enumerate(vocab)}
+    train, test, vocab = lee_documents()
 
     def counts(documents: list[list[str]]) -> sp.csr_matrix:
-        rows, cols = [], []
-        for r, d in enumerate(documents):
-            for w in d:
-                if w in index:
-                    rows.append(r)
-                    cols.append(index[w])
-        M = sp.csr_matrix(
-            (np.ones(len(rows), dtype=np.float32), (rows, cols)),
-            shape=(len(documents), len(vocab)),
-        )
-        M.sum_duplicates()
+        M = word_counts(documents, vocab)
         return M[np.asarray(M.sum(axis=1)).ravel() > 0]
 
     return counts(train), counts(test), vocab

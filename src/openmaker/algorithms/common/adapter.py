@@ -63,3 +63,25 @@ def train_in_process(
         }
         train(hyperparameters, channels, ctx)
         return load(ctx.model_dir)
+
+
+def float32_matrix(X: Any, what: str = "") -> Any:
+    """The scikit-learn adapters' input: scipy CSR float32 for sparse input, else a C-ordered
+    float32 array (pandas' missing values as NaN).
+
+    Raises:
+        ValueError: ``X`` is not 2-D (``what`` says what its axes are, e.g. " (documents x
+            vocabulary)").
+    """
+    import numpy as np
+
+    if hasattr(X, "tocsr") and not isinstance(X, np.ndarray):
+        import scipy.sparse as sp
+
+        return sp.csr_matrix(X, dtype=np.float32)
+    if hasattr(X, "to_numpy"):
+        X = X.to_numpy(dtype=np.float32, na_value=np.nan)
+    arr = np.ascontiguousarray(np.asarray(X, dtype=np.float32))
+    if arr.ndim != 2:
+        raise ValueError(f"X must be 2-D{what}, got shape {arr.shape}")
+    return arr

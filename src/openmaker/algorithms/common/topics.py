@@ -269,3 +269,70 @@ def topic_recovery_error(estimated: Any, truth: Any) -> float:
     cost = np.abs(A[:, None, :] - B[None, :, :]).sum(axis=2)
     rows, cols = linear_sum_assignment(cost)
     return float(cost[rows, cols].mean())
+
+
+def lee_documents(
+    n_train: int = 240, min_df: int = 2
+) -> tuple[list[list[str]], list[list[str]], list[str]]:
+    """gensim's ``lee_background.cor`` (300 news paragraphs, installed with gensim: never
+    downloaded) as the topic-model benchmarks read it: ``(train, held_out, vocabulary)``.
+
+    Words are ``[a-z]+`` of at least 3 letters, gensim's stop words removed; the first
+    ``n_train`` paragraphs train, the rest are held out; the vocabulary is the sorted words of
+    at least ``min_df`` training paragraphs (held-out documents keep every word: filter them
+    with the vocabulary).
+    """
+    import re
+
+    from gensim.parsing.preprocessing import STOPWORDS
+    from gensim.test.utils import datapath
+
+    text = Path(datapath("lee_background.cor")).read_text(encoding="utf-8", errors="replace")
+    docs = [
+        [w for w in re.findall(r"[a-z]+", line.lower()) if len(w) >= 3 and w not in STOPWORDS]
+        for line in text.splitlines()
+        if line.strip()
+    ]
+    train, held_out = docs[:n_train], docs[n_train:]
+    df: dict[str, int] = {}
+    for doc in train:
+        for word in set(doc):
+            df[word] = df.get(word, 0) + 1
+    return train, held_out, sorted(w for w, c in df.items() if c >= min_df)
+
+
+def word_counts(documents: Sequence[Sequence[str]], vocabulary: Sequence[str]) -> Any:
+    """Bag-of-words counts (scipy CSR float32, documents x vocabulary); words outside the
+    vocabulary are dropped."""
+    import scipy.sparse as sp
+
+    index = {w: i for i, w in enumerate(vocabulary)}
+    rows, cols = [], []
+    for r, doc in enumerate(documents):
+        for word in doc:
+            if word in index:
+                rows.append(r)
+                cols.append(index[word])
+    M = sp.csr_matrix(
+        (np.ones(len(rows), dtype=np.float32), (rows, cols)),
+        shape=(len(documents), len(vocabulary)),
+    )
+    M.sum_duplicates()
+    return M
+
+
+def first_bad_count(M: Any) -> tuple[int, int, float] | None:
+    """The first entry of the CSR batch ``M`` that is not a word count (negative, fractional
+    or not finite) as ``(row, word index, value)``; None when all are counts."""
+    data = M.data
+    bad = ~np.isfinite(data) | (data < 0) | (data != np.round(data))
+    if not bad.any():
+        return None
+    pos = int(np.argmax(bad))
+    row = int(np.searchsorted(M.indptr, pos, side="right") - 1)
+    return row, int(M.indices[pos]), float(data[pos])
+
+
+def empty_documents(M: Any) -> np.ndarray:
+    """The rows of the CSR batch ``M`` with no words (every count zero)."""
+    return np.flatnonzero(np.asarray(M.sum(axis=1)).reshape(-1) <= 0)

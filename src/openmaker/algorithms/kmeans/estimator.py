@@ -21,22 +21,9 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 
+from openmaker.algorithms.common.adapter import float32_matrix
 from openmaker.algorithms.common.sklearn_params import SageMakerParams
 from openmaker.algorithms.kmeans.spec import SPEC
-
-
-def _features(X: Any) -> Any:
-    """numpy float32 (C order) or scipy CSR float32."""
-    if hasattr(X, "tocsr") and not isinstance(X, np.ndarray):
-        import scipy.sparse as sp
-
-        return sp.csr_matrix(X, dtype=np.float32)
-    if hasattr(X, "to_numpy"):
-        X = X.to_numpy(dtype=np.float32, na_value=np.nan)
-    arr = np.ascontiguousarray(np.asarray(X, dtype=np.float32))
-    if arr.ndim != 2:
-        raise ValueError(f"X must be 2-D, got shape {arr.shape}")
-    return arr
 
 
 class KMeansEstimator(SageMakerParams, ClusterMixin, TransformerMixin, BaseEstimator):  # type: ignore[misc]
@@ -72,7 +59,7 @@ class KMeansEstimator(SageMakerParams, ClusterMixin, TransformerMixin, BaseEstim
 
         if hasattr(X, "columns"):
             self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
-        Xa = _features(X)
+        Xa = float32_matrix(X)
         hp = dict(self._hyperparameters)
         hp.setdefault("feature_dim", int(Xa.shape[1]))
         if not {"mini_batch_size"} & set(hp):
@@ -99,15 +86,15 @@ class KMeansEstimator(SageMakerParams, ClusterMixin, TransformerMixin, BaseEstim
     def predict(self, X: Any) -> np.ndarray:
         """The closest cluster of each row (int64)."""
         self._check_fitted()
-        return self.model_.assign(_features(X))[0]
+        return self.model_.assign(float32_matrix(X))[0]
 
     def transform(self, X: Any) -> np.ndarray:
         """Euclidean distances from each row to every centre, shape (n, k)."""
         self._check_fitted()
-        return self.model_.distances(_features(X))
+        return self.model_.distances(float32_matrix(X))
 
     def score(self, X: Any, y: Any = None) -> float:
         """Minus the sum of squared distances of ``X`` to its closest centres (as KMeans)."""
         self._check_fitted()
-        _, dist = self.model_.assign(_features(X))
+        _, dist = self.model_.assign(float32_matrix(X))
         return -float(np.sum(dist**2))

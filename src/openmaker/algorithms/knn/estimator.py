@@ -25,25 +25,12 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
+from openmaker.algorithms.common.adapter import float32_matrix
 from openmaker.algorithms.common.sklearn_params import SageMakerParams
 from openmaker.algorithms.knn.spec import SPEC
 from openmaker.errors import HyperparameterError
 
 DEFAULT_K = 5
-
-
-def _features(X: Any) -> Any:
-    """numpy float32 (C order) or scipy CSR float32."""
-    if hasattr(X, "tocsr") and not isinstance(X, np.ndarray):
-        import scipy.sparse as sp
-
-        return sp.csr_matrix(X, dtype=np.float32)
-    if hasattr(X, "to_numpy"):
-        X = X.to_numpy(dtype=np.float32, na_value=np.nan)
-    arr = np.ascontiguousarray(np.asarray(X, dtype=np.float32))
-    if arr.ndim != 2:
-        raise ValueError(f"X must be 2-D, got shape {arr.shape}")
-    return arr
 
 
 def _labels(y: Any) -> np.ndarray:
@@ -78,7 +65,7 @@ class _KNNBase(SageMakerParams, BaseEstimator):  # type: ignore[misc]
 
         if hasattr(X, "columns"):
             self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
-        Xa, ya = _features(X), _labels(y)
+        Xa, ya = float32_matrix(X), _labels(y)
         if Xa.shape[0] != ya.shape[0]:
             raise ValueError(f"X has {Xa.shape[0]} rows but y has {ya.shape[0]}")
         if Xa.shape[0] == 0:
@@ -128,7 +115,7 @@ class _KNNBase(SageMakerParams, BaseEstimator):  # type: ignore[misc]
             (Euclidean for ``L2``).
         """
         self._check_fitted()
-        dist, ids = self.model_.kneighbors(_features(X), n_neighbors)
+        dist, ids = self.model_.kneighbors(float32_matrix(X), n_neighbors)
         ids = ids.astype(np.int64)
         return (dist.astype(np.float64), ids) if return_distance else ids
 
@@ -158,7 +145,7 @@ class KNNClassifier(ClassifierMixin, _KNNBase):
     def predict(self, X: Any) -> np.ndarray:
         """The majority label of each row's neighbours (ties: the first in ``classes_``)."""
         self._check_fitted()
-        codes = self.model_.predict_array(_features(X)).astype(np.int64)
+        codes = self.model_.predict_array(float32_matrix(X)).astype(np.int64)
         return self.classes_[codes]
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -166,7 +153,7 @@ class KNNClassifier(ClassifierMixin, _KNNBase):
         from openmaker.algorithms.knn.vote import vote_counts
 
         self._check_fitted()
-        _, ids = self.model_.kneighbors(_features(X))
+        _, ids = self.model_.kneighbors(float32_matrix(X))
         codes = self.model_.label_codes
         counts = vote_counts(codes.codes[ids], codes.n_classes)
         proba = np.zeros((counts.shape[0], len(self.classes_)), dtype=np.float64)
@@ -197,4 +184,4 @@ class KNNRegressor(RegressorMixin, _KNNBase):
     def predict(self, X: Any) -> np.ndarray:
         """The mean label of each row's ``k`` nearest neighbours (float64)."""
         self._check_fitted()
-        return self.model_.predict_array(_features(X)).astype(np.float64)
+        return self.model_.predict_array(float32_matrix(X)).astype(np.float64)

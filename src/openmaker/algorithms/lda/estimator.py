@@ -22,22 +22,13 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from openmaker.algorithms.common.adapter import float32_matrix
 from openmaker.algorithms.common.sklearn_params import SageMakerParams
 from openmaker.algorithms.lda.spec import SPEC
 
 
 def _counts(X: Any) -> Any:
-    """scipy CSR float32 (sparse input) or a C-ordered float32 array."""
-    if hasattr(X, "tocsr") and not isinstance(X, np.ndarray):
-        import scipy.sparse as sp
-
-        return sp.csr_matrix(X, dtype=np.float32)
-    if hasattr(X, "to_numpy"):
-        X = X.to_numpy(dtype=np.float32, na_value=np.nan)
-    arr = np.ascontiguousarray(np.asarray(X, dtype=np.float32))
-    if arr.ndim != 2:
-        raise ValueError(f"X must be 2-D (documents x vocabulary), got shape {arr.shape}")
-    return arr
+    return float32_matrix(X, " (documents x vocabulary)")
 
 
 class LDAEstimator(SageMakerParams, TransformerMixin, BaseEstimator):  # type: ignore[misc]

@@ -40,23 +40,21 @@ def check_counts(X: sp.csr_matrix, where: str, first_record: int = 0) -> None:
     Raises:
         DataFormatError: the first offending record, word index and value.
     """
-    data = X.data
-    bad = ~np.isfinite(data) | (data < 0) | (data != np.round(data))
-    if bad.any():
-        pos = int(np.flatnonzero(bad)[0])
-        row = int(np.searchsorted(X.indptr, pos, side="right") - 1)
-        value = float(data[pos])
+    from openmaker.algorithms.common.topics import empty_documents, first_bad_count
+
+    bad = first_bad_count(X)
+    if bad is not None:
+        row, word, value = bad
         kind = (
             "is not finite"
             if not np.isfinite(value)
             else ("is negative" if value < 0 else "is not an integer")
         )
         raise DataFormatError(
-            f"{where}, record {first_record + row}: the count of word {int(X.indices[pos])} "
+            f"{where}, record {first_record + row}: the count of word {word} "
             f"({value!r}) {kind}; LDA reads word counts (non-negative integers)"
         )
-    lengths = np.asarray(X.sum(axis=1)).reshape(-1)
-    empty = np.flatnonzero(lengths <= 0)
+    empty = empty_documents(X)
     if empty.size:
         raise DataFormatError(
             f"{where}, record {first_record + int(empty[0])}: the document has zero words "

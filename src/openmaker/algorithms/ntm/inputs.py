@@ -28,20 +28,18 @@ def check_counts(X: object, where: str, first_record: int = 0) -> object:
     """
     import scipy.sparse as sp
 
+    from openmaker.algorithms.common.topics import empty_documents, first_bad_count
+
     M = sp.csr_matrix(X, dtype=np.float32)
     M.sum_duplicates()
-    data = M.data
-    bad = ~np.isfinite(data) | (data < 0) | (data != np.round(data))
-    if bad.any():
-        pos = int(np.argmax(bad))
-        row = int(np.searchsorted(M.indptr, pos, side="right") - 1)
-        value = float(data[pos])
+    bad = first_bad_count(M)
+    if bad is not None:
+        row, word, value = bad
         raise DataFormatError(
-            f"{where}, record {first_record + row}: word {int(M.indices[pos])} has count "
+            f"{where}, record {first_record + row}: word {word} has count "
             f"{value!r}; NTM needs word counts: non-negative integers"
         )
-    lengths = np.asarray(M.sum(axis=1)).ravel()
-    empty = np.flatnonzero(lengths <= 0)
+    empty = empty_documents(M)
     if empty.size:
         raise DataFormatError(
             f"{where}, record {first_record + int(empty[0])}: the document has no words (all "

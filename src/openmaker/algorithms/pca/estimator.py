@@ -19,22 +19,9 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from openmaker.algorithms.common.adapter import float32_matrix
 from openmaker.algorithms.common.sklearn_params import SageMakerParams
 from openmaker.algorithms.pca.spec import SPEC
-
-
-def _features(X: Any) -> Any:
-    """numpy float32 (C order) or scipy CSR float32."""
-    if hasattr(X, "tocsr") and not isinstance(X, np.ndarray):
-        import scipy.sparse as sp
-
-        return sp.csr_matrix(X, dtype=np.float32)
-    if hasattr(X, "to_numpy"):
-        X = X.to_numpy(dtype=np.float32, na_value=np.nan)
-    arr = np.ascontiguousarray(np.asarray(X, dtype=np.float32))
-    if arr.ndim != 2:
-        raise ValueError(f"X must be 2-D, got shape {arr.shape}")
-    return arr
 
 
 class PCAEstimator(SageMakerParams, TransformerMixin, BaseEstimator):  # type: ignore[misc]
@@ -69,7 +56,7 @@ class PCAEstimator(SageMakerParams, TransformerMixin, BaseEstimator):  # type: i
 
         if hasattr(X, "columns"):
             self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
-        Xa = _features(X)
+        Xa = float32_matrix(X)
         hp = dict(self._hyperparameters)
         hp.setdefault("feature_dim", int(Xa.shape[1]))
         hp.setdefault("mini_batch_size", 500)
@@ -105,7 +92,7 @@ class PCAEstimator(SageMakerParams, TransformerMixin, BaseEstimator):  # type: i
     def transform(self, X: Any) -> np.ndarray:
         """Projections ``(x - mean) · v``, shape (n, num_components)."""
         self._check_fitted()
-        return self.model_.project(_features(X))
+        return self.model_.project(float32_matrix(X))
 
     def inverse_transform(self, Z: Any) -> np.ndarray:
         """Points in feature space whose projections are ``Z`` (``Z vᵀ + mean``)."""

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin
 
+from openmaker.algorithms.common.adapter import float32_matrix
 from openmaker.algorithms.common.sklearn_params import SageMakerParams
 from openmaker.algorithms.random_cut_forest.evaluate import three_sigma_threshold
 from openmaker.algorithms.random_cut_forest.spec import SPEC
@@ -39,20 +40,6 @@ THRESHOLD_ROWS = 5_000
 
 #: Options of the adapter that are not hyperparameters of the algorithm.
 ESTIMATOR_OPTIONS = ("threshold", "contamination")
-
-
-def _features(X: Any) -> Any:
-    """numpy float32 (C order) or scipy CSR float32."""
-    if hasattr(X, "tocsr") and not isinstance(X, np.ndarray):
-        import scipy.sparse as sp
-
-        return sp.csr_matrix(X, dtype=np.float32)
-    if hasattr(X, "to_numpy"):
-        X = X.to_numpy(dtype=np.float32, na_value=np.nan)
-    arr = np.ascontiguousarray(np.asarray(X, dtype=np.float32))
-    if arr.ndim != 2:
-        raise ValueError(f"X must be 2-D, got shape {arr.shape}")
-    return arr
 
 
 class RandomCutForestEstimator(SageMakerParams, OutlierMixin, BaseEstimator):  # type: ignore[misc]
@@ -103,7 +90,7 @@ class RandomCutForestEstimator(SageMakerParams, OutlierMixin, BaseEstimator):  #
         threshold, contamination = self._options()
         if hasattr(X, "columns"):
             self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
-        Xa = _features(X)
+        Xa = float32_matrix(X)
         hp = {k: v for k, v in self._hyperparameters.items() if k not in ESTIMATOR_OPTIONS}
         hp.setdefault("feature_dim", int(Xa.shape[1]))
         typed = SPEC.validate_hyperparameters(hp)
@@ -136,7 +123,7 @@ class RandomCutForestEstimator(SageMakerParams, OutlierMixin, BaseEstimator):  #
     def anomaly_score(self, X: Any) -> np.ndarray:
         """RCF's anomaly score of each row (larger = more anomalous)."""
         self._check_fitted()
-        return self.model_.scores(_features(X))
+        return self.model_.scores(float32_matrix(X))
 
     def score_samples(self, X: Any) -> np.ndarray:
         """``-anomaly_score(X)``: lower is more abnormal (scikit-learn's convention)."""
