@@ -29,6 +29,7 @@ BUILTINS: dict[str, str] = {
     "blazingtext": "openmaker.algorithms.blazingtext.spec:SPEC",
     "lda": "openmaker.algorithms.lda.spec:SPEC",
     "ntm": "openmaker.algorithms.ntm.spec:SPEC",
+    "forecasting-deepar": "openmaker.algorithms.deepar.spec:SPEC",
 }
 
 

@@ -52,6 +52,7 @@ COMMANDS = {
         "Train XGBoost on a real data set, end to end.",
     ),
     "topics": ("openmaker.cli.topics:topics", "Show the top words of a topic model's topics."),
+    "forecast": ("openmaker.cli.forecast:forecast", "Forecast and plot DeepAR series."),
 }
 
 

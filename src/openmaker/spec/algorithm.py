@@ -27,6 +27,7 @@ ProblemType = Literal[
     "unsupervised",
     "entity_ip",
     "word_counts",
+    "time_series",
     "text",
     "labelled_text",
 ]

@@ -106,6 +106,15 @@ def _write_channel(root: Path, name: str, X, y, content_type: str) -> Path:  # t
 
     folder = root / "data" / name
     folder.mkdir(parents=True, exist_ok=True)
+    if X.ndim == 1 and X.dtype == object and len(X) and isinstance(X[0], dict):  # series
+        if content_type == "application/x-parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            pq.write_table(pa.Table.from_pylist(X.tolist()), folder / "part-0.parquet")
+        else:
+            (folder / "part-0").write_bytes(encode_request(X, "application/jsonlines") + b"\n")
+        return folder
     if X.ndim == 1 and X.dtype == object and content_type == "text/plain":  # sentences
         if y is None:
             lines = X.tolist()
@@ -132,9 +141,11 @@ def train_once(
     hps = dict(hyperparameters or spec.example_hyperparameters[problem.kind])
     typed = spec.validate_hyperparameters(hps)
     channels = {}
+    # a forecaster's held-out data is its test channel (DeepAR has no validation channel)
+    held_out = "test" if problem.kind == "time_series" else "validation"
     for name, X, y in (
         ("train", problem.X_train, problem.y_train),
-        ("validation", problem.X_val, problem.y_val),
+        (held_out, problem.X_val, problem.y_val),
     ):
         ch = spec.channel(name)
         if ch is None or not ch.accepts(content_type, input_mode):

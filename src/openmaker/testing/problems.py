@@ -73,9 +73,33 @@ def make_text(kind: str, n: int = 240, seed: int = 0) -> Problem:
     )
 
 
+def make_time_series(n: int = 240, seed: int = 0) -> Problem:
+    """``time_series``: ``n // 12`` hourly series (daily cycle plus noise, a few missing
+    values) as DeepAR's records (a 1-D object array of dicts); ``X_val`` holds the same series
+    with 6 more points (a test channel scores those). ``y`` is None."""
+    rng = np.random.default_rng(seed)
+    records_train, records_val = [], []
+    for i in range(max(2, n // 12)):
+        length = 40 + int(rng.integers(0, 20))
+        t = np.arange(length + 6)
+        y = 10.0 + 3.0 * np.sin(2 * np.pi * (t + 3 * i) / 24) + rng.normal(0, 0.3, t.size)
+        values: list[float | None] = [round(float(v), 4) for v in y]
+        values[int(rng.integers(0, length))] = None
+        start = f"2021-01-{1 + i % 28:02d} {i % 24:02d}:00:00"
+        records_train.append({"start": start, "target": values[:length]})
+        records_val.append({"start": start, "target": values})
+    X_train = np.empty(len(records_train), dtype=object)
+    X_train[:] = records_train
+    X_val = np.empty(len(records_val), dtype=object)
+    X_val[:] = records_val
+    return Problem("time_series", X_train, None, X_val, None)
+
+
 def make_problem(kind: str, *, n: int = 240, d: int = 6, seed: int = 0) -> Problem:
     """Generated data for ``kind`` (regression, binary, multiclass, unsupervised, entity_ip,
-    word_counts)."""
+    word_counts, text, labelled_text, time_series)."""
+    if kind == "time_series":
+        return make_time_series(n, seed)
     if kind == "entity_ip":
         return make_entity_ip(n, seed)
     if kind == "word_counts":
@@ -115,6 +139,11 @@ def encode_request(X: np.ndarray, content_type: str) -> bytes:
     import io
     import json
 
+    if X.ndim == 1 and X.dtype == object and len(X) and isinstance(X[0], dict):  # series
+        if content_type == "application/json":
+            return json.dumps({"instances": X.tolist()}).encode()
+        if content_type == "application/jsonlines":
+            return "\n".join(json.dumps(r) for r in X.tolist()).encode()
     if X.ndim == 1 and X.dtype == object:  # text: one sentence per record
         if content_type == "text/plain":
             return "\n".join(X.tolist()).encode()

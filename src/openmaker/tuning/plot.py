@@ -9,7 +9,7 @@ import html
 from collections.abc import Sequence
 from pathlib import Path
 
-from openmaker.errors import MissingExtraError, ValidationError
+from openmaker.plotting import plot_format, pyplot
 
 WIDTH, HEIGHT, MARGIN = 720, 400, 56
 
@@ -47,26 +47,17 @@ def write_plot(
         MissingExtraError: PNG without matplotlib.
     """
     out = Path(path)
-    suffix = out.suffix.lower()
-    if suffix in (".html", ".htm"):
+    if plot_format(out) == "html":
         out.write_text(_html(values, metric, maximize, title), encoding="utf-8")
-    elif suffix == ".png":
-        _png(out, values, metric, maximize, title)
     else:
-        raise ValidationError(f"Plot file must end in .html or .png; got {out.name!r}")
+        _png(out, values, metric, maximize, title)
     return out
 
 
 def _png(
     out: Path, values: Sequence[float | None], metric: str, maximize: bool, title: str
 ) -> None:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise MissingExtraError("matplotlib", "plot") from None
+    plt = pyplot()
     xs = [i + 1 for i, v in enumerate(values) if v is not None]
     ys = [v for v in values if v is not None]
     best = best_so_far(values, maximize)
