@@ -9,7 +9,7 @@ torch = pytest.importorskip("torch")
 from openmaker.algorithms.deepar import network  # noqa: E402
 
 
-@pytest.mark.parametrize("zoneout", [False, True])
+@pytest.mark.parametrize("zoneout", ["none", "draws", "expectation"])
 def test_backward_matches_numerical_gradients(zoneout):
     torch.manual_seed(0)
     T, B, H = 5, 3, 4
@@ -17,7 +17,11 @@ def test_backward_matches_numerical_gradients(zoneout):
     w = torch.randn(4 * H, H, dtype=torch.double, requires_grad=True)
     h0 = torch.randn(B, H, dtype=torch.double, requires_grad=True)
     c0 = torch.randn(B, H, dtype=torch.double, requires_grad=True)
-    keep = torch.rand(T, 2, B, H) < 0.3 if zoneout else None
+    keep = {
+        "none": None,
+        "draws": (torch.rand(T, 2, B, H) < 0.3).double(),
+        "expectation": torch.full((1, 1, 1, 1), 0.1, dtype=torch.double).expand(T, 2, B, H),
+    }[zoneout]
 
     def layer(xi, w, h0, c0):
         return tuple(network._ZoneoutLayer.apply(xi, w, h0, c0, keep))
