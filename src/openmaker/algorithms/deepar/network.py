@@ -274,7 +274,6 @@ class ZoneoutLSTM(nn.Module):
     ) -> tuple[Any, list[tuple[Any, Any]]]:
         """``x`` ``(batch, time, input)`` -> outputs ``(batch, time, cells)`` and final states."""
         B, T, _ = x.shape
-        H = self.num_cells
         state = state or self.initial_state(B, x.device)
         new_state = []
         out = x.transpose(0, 1)
