@@ -9,7 +9,7 @@ torch = pytest.importorskip("torch")
 from openmaker.algorithms.deepar import network  # noqa: E402
 
 
-@pytest.mark.parametrize("zoneout", ["none", "draws", "expectation"])
+@pytest.mark.parametrize("zoneout", ["none", "draws", "weights"])
 def test_backward_matches_numerical_gradients(zoneout):
     torch.manual_seed(0)
     T, B, H = 5, 3, 4
@@ -20,7 +20,7 @@ def test_backward_matches_numerical_gradients(zoneout):
     keep = {
         "none": None,
         "draws": (torch.rand(T, 2, B, H) < 0.3).double(),
-        "expectation": torch.full((1, 1, 1, 1), 0.1, dtype=torch.double).expand(T, 2, B, H),
+        "weights": torch.full((1, 1, 1, 1), 0.1, dtype=torch.double).expand(T, 2, B, H),
     }[zoneout]
 
     def layer(xi, w, h0, c0):
@@ -49,3 +49,16 @@ def test_inference_path_equals_the_training_forward():
 def test_the_loops_are_compiled():
     assert isinstance(network._FORWARD, torch.jit.ScriptFunction)
     assert isinstance(network._BACKWARD, torch.jit.ScriptFunction)
+
+
+def test_zoneout_keeps_carried_states_but_outputs_fresh_ones():
+    torch.manual_seed(2)
+    T, B, H = 6, 2, 3
+    xi = torch.randn(T, B, 4 * H)
+    w = torch.randn(4 * H, H)
+    z = torch.zeros(B, H)
+    keep_all = torch.ones(T, 2, B, H)
+    out, h, c = network._ZoneoutLayer.apply(xi, w, z, z, keep_all)
+    assert torch.equal(h, z) and torch.equal(c, z)  # every state kept: the initial ones
+    fresh, _, _ = network._ZoneoutLayer.apply(xi[:1], w, z, z, None)
+    assert torch.allclose(out[0], fresh[0])  # the output is the new state all the same

@@ -15,9 +15,9 @@ Decisions on points the reference leaves open (``text-timeseries-algorithms.md``
   ``log(scale)`` is a static input, as in the paper and GluonTS.
 * **Scaling**: per window, the mean absolute observed value of its context (1 when that is 0);
   none for ``beta`` (its values are already in [0, 1]).
-* **Zoneout** is on the LSTM cell and hidden states while training; at inference the states
-  mix old and new by the zoneout rate (the paper's expectation). MXNet's ``ZoneoutCell`` turns
-  it off at inference, which forecast worse (see :mod:`~openmaker.algorithms.deepar.network`).
+* **Zoneout** as MXNet's ``ZoneoutCell``: on the states carried between steps while training,
+  the fresh hidden state as output, off at inference (see
+  :mod:`~openmaker.algorithms.deepar.network` for the measured alternatives).
 * **Epoch**: ``max(number of series, window positions / window length, 10 mini-batches)``
   windows, rounded up to whole mini-batches, drawn uniformly over every (series, forecast
   start) position.

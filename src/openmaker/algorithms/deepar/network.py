@@ -5,12 +5,14 @@ target (:func:`~openmaker.algorithms.deepar.frequency.lags_for`), the derived ti
 and the age feature, the ``dynamic_feat`` values, the embedded ``cat`` values
 (``embedding_dimension`` each) and ``log(scale)``. The LSTM (``num_layers`` x ``num_cells``)
 runs layer by layer (each layer's input projection is one matrix product over the whole
-window); **zoneout** (``dropout_rate``) keeps each unit's previous cell and hidden state with
-that probability while training, and at inference mixes them by the same weight (the zoneout
-paper's expectation, ``p * old + (1 - p) * new``). MXNet's ``ZoneoutCell``, which SageMaker's
-container is built on, turns zoneout off at inference instead; that train / inference mismatch
-forecast Chicago ridership a third worse (mean wQuantileLoss 0.086 against 0.062 with the
-expectation, measured). The head maps each output to the likelihood's parameters.
+window); **zoneout** (``dropout_rate``) as MXNet's ``ZoneoutCell(zoneout_states=p)``, which
+SageMaker's container is built on: while training, each unit's cell and hidden state carried to
+the next step keep their previous values with probability ``p``, while the layer's *output*
+(what the next layer and the head see) is the fresh hidden state; at inference zoneout is off.
+Measured against two alternatives (the carried, zoned state as output, with zoneout off or its
+expectation at inference), this gave the best and steadiest forecasts (mean wQuantileLoss over
+3 seeds, M3 0.117 +- 0.001 against 0.133 +- 0.019 / 0.131 +- 0.017; Chicago 0.063 against 0.084
+/ 0.063). The head maps each output to the likelihood's parameters.
 
 Scaling: every window is divided by its **scale**, the mean absolute observed value of its
 context (1 where that is 0, and always 1 for ``beta``); the distributions are built in the
@@ -63,6 +65,7 @@ def _forward_loop(
     h, c = h0, c0
     sig: list[torch.Tensor] = []
     tcs: list[torch.Tensor] = []
+    outs: list[torch.Tensor] = []
     hs: list[torch.Tensor] = [h0]
     cs: list[torch.Tensor] = [c0]
     for t in range(T):
@@ -78,12 +81,13 @@ def _forward_loop(
             h = torch.lerp(h_new, h, keep[t, 1])
         sig.append(s)
         tcs.append(tc)
+        outs.append(h_new)  # MXNet's ZoneoutCell: the output is the fresh state
         hs.append(h)
         cs.append(c)
     sig_all = torch.stack(sig)
     cand = 2.0 * sig_all[:, :, 3 * H :] - 1.0
     return [
-        torch.stack(hs[1:]),
+        torch.stack(outs),
         h,
         c,
         sig_all,
@@ -120,8 +124,8 @@ def _backward_loop(
         kc = keep[:, 0].to(sig.dtype)
         kh = keep[:, 1].to(sig.dtype)
         for t in range(T - 1, -1, -1):
-            dh = dh + d_out[t]
-            dh_new = dh * (1 - kh[t])
+            # d_out reaches the fresh state (the output); dh the carried, zoned one
+            dh_new = dh * (1 - kh[t]) + d_out[t]
             dct = dc * (1 - kc[t]) + dh_new * o_dtc[t]
             dg = torch.cat([dct, dct, dh_new, dct], dim=1) * A[t]
             dgs.append(dg)
@@ -229,7 +233,7 @@ def lstm_layer(xi: Any, w: Any, h0: Any, c0: Any, keep: Any) -> tuple[Any, Any, 
         else:
             c = torch.lerp(c_new, c, keep[t, 0])
             h = torch.lerp(h_new, h, keep[t, 1])
-        outs.append(h)
+        outs.append(h_new)
     return (outs[0].unsqueeze(0) if len(outs) == 1 else torch.stack(outs)), h, c
 
 
@@ -254,15 +258,12 @@ class ZoneoutLSTM(nn.Module):
                 bias[num_cells : 2 * num_cells] = 1.0
 
     def _keep(self, T: int, B: int, x: Any) -> Any:
-        """Per step, unit and state, the weight of the previous value: 0 / 1 draws with
-        probability ``zoneout`` while training, the expectation ``zoneout`` at inference (the
-        zoneout paper's test-time rule), None without zoneout."""
+        """Per step, unit and state, whether the previous value is kept (1) or the new one taken
+        (0), drawn with probability ``zoneout`` while training; None at inference (MXNet)."""
         p, H = self.zoneout, self.num_cells
-        if p <= 0:
+        if p <= 0 or not self.training:
             return None
-        if self.training:
-            return (torch.rand(T, 2, B, H, device=x.device) < p).to(x.dtype)
-        return torch.full((1, 1, 1, 1), p, dtype=x.dtype, device=x.device).expand(T, 2, B, H)
+        return (torch.rand(T, 2, B, H, device=x.device) < p).to(x.dtype)
 
     def initial_state(self, batch: int, device: Any) -> list[tuple[Any, Any]]:
         """Zero ``(h, c)`` for every layer."""
