@@ -33,6 +33,7 @@ import numpy as np
 
 from openmaker import json_input
 from openmaker.algorithms.common import load_model_arrays, negotiate_accept
+from openmaker.algorithms.deepar.evaluation import format_quantile
 from openmaker.algorithms.deepar.spec import (
     DEFAULT_NUM_SAMPLES,
     DEFAULT_OUTPUT_TYPES,
@@ -48,15 +49,9 @@ from openmaker.spec.channels import ContentType, parse_content_type
 INFERENCE_SEED = 7
 MAX_NUM_SAMPLES = 10_000
 #: The inference quantiles when none are asked for.
-DEFAULT_QUANTILE_NAMES: tuple[str, ...] = tuple(f"{q:.6g}" for q in DEFAULT_TEST_QUANTILES)
+DEFAULT_QUANTILE_NAMES: tuple[str, ...] = tuple(format_quantile(q) for q in DEFAULT_TEST_QUANTILES)
 #: Nesting a request may have ({"instances": [{"dynamic_feat": [[...]]}]} is 4 deep).
 MAX_DEPTH = 8
-
-
-def _format_q(q: float) -> str:
-    from openmaker.algorithms.deepar.evaluation import format_quantile
-
-    return format_quantile(q)
 
 
 def parse_configuration(raw: Any, where: str = "configuration") -> dict[str, Any]:
@@ -92,7 +87,7 @@ def parse_configuration(raw: Any, where: str = "configuration") -> dict[str, Any
             f"{where}.output_types: {types!r}; expected a non-empty list of "
             + ", ".join(OUTPUT_TYPES)
         )
-    qs = raw.get("quantiles", [_format_q(q) for q in DEFAULT_TEST_QUANTILES])
+    qs = raw.get("quantiles", list(DEFAULT_QUANTILE_NAMES))
     if not isinstance(qs, list):
         raise ValidationError(f"{where}.quantiles: expected a list of strings such as '0.5'")
     levels: list[tuple[str, float]] = []

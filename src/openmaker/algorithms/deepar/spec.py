@@ -13,7 +13,6 @@ from typing import Any
 
 from openmaker.algorithms.common import internal_hyperparameters as internal
 from openmaker.algorithms.common.metric_log import progress_metric, throughput_metric
-from openmaker.errors import HyperparameterError
 from openmaker.spec.algorithm import AlgorithmSpec
 from openmaker.spec.channels import Channel, ContentType
 from openmaker.spec.hyperparameters import (
@@ -281,15 +280,6 @@ METRICS = (
 INTERNAL_HYPERPARAMETERS = internal.first_party(METRICS)
 
 
-def _context_at_least_one(values: dict[str, Any]) -> None:
-    for name in ("context_length", "prediction_length"):
-        v = values.get(name)
-        if v is not None and int(v) < 1:  # pragma: no cover - the range refuses it first
-            raise HyperparameterError(
-                f"Hyperparameter {name!r} must be positive", parameter=name, value=v
-            )
-
-
 SPEC = AlgorithmSpec(
     name="forecasting-deepar",
     title="DeepAR Forecasting",
@@ -304,7 +294,6 @@ SPEC = AlgorithmSpec(
     metrics=METRICS,
     train="openmaker.algorithms.deepar.train:train",
     model="openmaker.algorithms.deepar.model:DeepARModel",
-    rules=(_context_at_least_one,),
     request_content_types=REQUEST_CONTENT_TYPES,
     response_content_types=RESPONSE_CONTENT_TYPES,
     problem_types=("time_series",),
